@@ -1,0 +1,165 @@
+"""Command line: `python -m wgan_lib {list,run,reproduce,bench}`.
+
+Bad input prints one line naming the bad value and exits with status 2; a run that diverges is
+stored as diverged and the command exits with status 1.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from .cases import CASES, get_case
+from .config import ConfigError, apply_assignments
+
+DEFAULT_RUN_DIR = Path("runs")
+DEFAULT_RESULTS_DIR = Path("results")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and status 2, like every other bad input
+        raise UsageError(message)
+
+
+def resolve_device(name):
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"device must be one of auto, cpu, cuda; got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but torch sees no CUDA device; use cpu or auto")
+    return name
+
+
+def cmd_list(args):
+    keys = ("loss", "lr", "decay", "n_critic", "clip", "seed")
+    print(f"{'case':<14}" + "".join(f"{k:>10}" for k in keys) + "  outcome in the post")
+    for name, case in CASES.items():
+        config = case.config()
+        values = "".join(f"{str(getattr(config, k)):>10}" for k in keys)
+        print(f"{name:<14}{values}  {case.post_outcome}")
+    return 0
+
+
+def _case_config(args):
+    case = get_case(args.case)
+    changes = {}
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if args.epochs is not None:
+        changes["epochs"] = args.epochs
+    config = case.config(**changes)
+    return apply_assignments(config, args.set or [])
+
+
+def cmd_run(args):
+    from .runner import train_and_store
+
+    config = _case_config(args)
+    device = resolve_device(args.device)
+    results = train_and_store([config], args.out, device=device, progress=not args.quiet,
+                              checkpoint_every=args.checkpoint_every)
+    return _report(results)
+
+
+def cmd_reproduce(args):
+    from .runner import reproduce
+
+    device = resolve_device(args.device)
+    return reproduce(args.out, device=device, epochs=args.epochs, check_only=args.check, progress=not args.quiet,
+                     cases=args.cases or None, checkpoint_every=args.checkpoint_every)
+
+
+def cmd_bench(args):
+    from .bench import run_benchmark
+
+    device = resolve_device(args.device)
+    run_benchmark(device=device, quick=args.quick)
+    return 0
+
+
+def _report(results):
+    status = 0
+    for path, log in results:
+        if log.status == "completed":
+            print(f"{path}: completed")
+        else:
+            print(f"{path}: {log.status} at epoch {log.failed_epoch}: {log.reason}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0; got {value}")
+    return value
+
+
+def build_parser():
+    parser = _Parser(prog="python -m wgan_lib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("list", help="print every case with its parameters").set_defaults(func=cmd_list)
+
+    run = sub.add_parser("run", help="train one case and store it")
+    run.add_argument("case", help=f"one of: {', '.join(CASES)}")
+    run.add_argument("--seed", type=_non_negative_int)
+    run.add_argument("--epochs", type=_positive_int)
+    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
+    run.add_argument("--out", type=Path, default=DEFAULT_RUN_DIR, help=f"results folder (default {DEFAULT_RUN_DIR})")
+    run.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    run.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("reproduce", help="train every case at the post's schedule into the results folder")
+    rep.add_argument("--out", type=Path, default=DEFAULT_RESULTS_DIR)
+    rep.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
+    rep.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
+    rep.add_argument("--cases", nargs="+", metavar="CASE", help="only these cases")
+    rep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
+    rep.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
+    rep.add_argument("--quiet", action="store_true")
+    rep.set_defaults(func=cmd_reproduce)
+
+    bench = sub.add_parser("bench", help="measure training speed of the plain loop and the stacked trainer")
+    bench.add_argument("--device", default="cpu", help="cpu or cuda")
+    bench.add_argument("--quick", action="store_true", help="a few iterations only (for tests)")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except (UsageError, ConfigError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the last checkpoint (if any) is kept and `run`/`reproduce` resume from it",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

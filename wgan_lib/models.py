@@ -1,0 +1,96 @@
+"""Generator and discriminator MLPs, as a stack of independent runs or as one plain nn.Module.
+
+A stacked MLP is a list [W_0, b_0, W_1, b_1, ...] with W_i of shape (E, fan_in, fan_out) and
+b_i of shape (E, 1, fan_out): run e's network is the slice [e] of every tensor, and one batched
+matrix product evaluates all E networks at once. Both forms are initialised as Keras's Dense
+layers were: Glorot-uniform weights, zero biases. Each run draws its weights from its own
+generator, in the same order for both forms, so a run starts from the same weights whatever
+stack it is in.
+"""
+import math
+
+import torch
+from torch import nn
+
+
+def layer_sizes(n_in, width, depth, n_out):
+    return [n_in] + [width] * depth + [n_out]
+
+
+def generator_sizes(config):
+    return layer_sizes(config.noise_dim, config.g_width, config.g_depth, 2)
+
+
+def discriminator_sizes(config):
+    return layer_sizes(2, config.d_width, config.d_depth, 1)
+
+
+def glorot_uniform(fan_in, fan_out, generator):
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return (torch.rand(fan_in, fan_out, generator=generator) * 2.0 - 1.0) * limit
+
+
+def init_stacked_mlp(sizes, generators):
+    """Stacked parameters for one MLP per generator (leaf tensors that require grad)."""
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        params.append(torch.stack([glorot_uniform(fan_in, fan_out, g) for g in generators]))
+        params.append(torch.zeros(len(generators), 1, fan_out))
+    return [p.requires_grad_() for p in params]
+
+
+class _ELU(torch.autograd.Function):
+    """ELU (alpha 1) whose backward reads the output: d elu/dx = 1 for x > 0, else elu(x) + 1.
+
+    torch's own ELU backward recomputes exp(x); reusing the output saves that pass, which is
+    a large share of an iteration on a CPU. The backward is made of differentiable operations,
+    so second derivatives (WGAN-GP's gradient penalty) still work.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        y = torch.nn.functional.elu(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (y.clamp(max=0.0) + 1.0)
+
+
+ACTIVATION_FUNCTIONS = {"elu": _ELU.apply, "relu": torch.relu}
+
+
+def stacked_forward(params, x, activation="elu"):
+    """Evaluate every run's MLP: x has shape (E, n, fan_in), the result (E, n, fan_out)."""
+    act = ACTIVATION_FUNCTIONS[activation]
+    n_layers = len(params) // 2
+    for i in range(n_layers):
+        x = torch.baddbmm(params[2 * i + 1], x, params[2 * i])
+        if i < n_layers - 1:
+            x = act(x)
+    return x
+
+
+def build_mlp(sizes, activation, generator):
+    """The same network as one run of `init_stacked_mlp`, as a plain nn.Sequential."""
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        linear = nn.Linear(fan_in, fan_out)
+        with torch.no_grad():
+            linear.weight.copy_(glorot_uniform(fan_in, fan_out, generator).T)
+            linear.bias.zero_()
+        layers.append(linear)
+        if i < len(sizes) - 2:
+            layers.append(nn.ELU() if activation == "elu" else nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def sequential_to_stacked(module):
+    """The parameters of an nn.Sequential from `build_mlp` in stacked form (E = 1), detached."""
+    params = []
+    for layer in module:
+        if isinstance(layer, nn.Linear):
+            params += [layer.weight.detach().T[None].clone(), layer.bias.detach()[None, None].clone()]
+    return params

@@ -1,0 +1,75 @@
+"""Keras 2.1.2's Adam, exactly, for one network (`KerasAdam`) or a stack of runs (`keras_adam_step_`).
+
+Keras and torch.optim.Adam differ in two ways that matter here (reference.md §2):
+- Keras puts epsilon outside the bias correction: p -= lr_t * m / (sqrt(v) + eps) with
+  lr_t = lr_k * sqrt(1 - beta_2^t) / (1 - beta_1^t); torch divides m and v by their corrections
+  first, which makes its epsilon effectively sqrt(1 - beta_2^t) times larger early in training.
+- Keras decays the learning rate per update: lr_k = lr / (1 + decay * k), k counted from 0 by
+  each optimiser. D's optimiser counts n_critic updates per generator step.
+The step size is computed in float64 and applied in float32; Keras computed it in float32
+(a relative difference of about 1e-7).
+"""
+import torch
+
+
+def keras_step_size(lr, beta_1, beta_2, decay, iterations):
+    """lr_t of Keras Adam for update number `iterations` (0-based). Works on floats or tensors."""
+    lr_k = lr / (1.0 + decay * iterations)
+    t = iterations + 1.0
+    return lr_k * (1.0 - beta_2**t) ** 0.5 / (1.0 - beta_1**t)
+
+
+def keras_adam_update_(param, grad, exp_avg, exp_avg_sq, step_size, beta_1, beta_2, epsilon):
+    """One in-place Keras Adam update; the scalars may be tensors broadcastable to `param`.
+
+    The betas are used in the parameter's precision, 1 - beta included, as Keras's float32
+    variables were (1 - float32(0.999) is 0.0010000467, not 0.001).
+    """
+    beta_1 = torch.as_tensor(beta_1, dtype=param.dtype, device=param.device)
+    beta_2 = torch.as_tensor(beta_2, dtype=param.dtype, device=param.device)
+    exp_avg.mul_(beta_1).add_(grad * (1.0 - beta_1))
+    exp_avg_sq.mul_(beta_2).add_(grad * grad * (1.0 - beta_2))
+    param.sub_(step_size * exp_avg / (exp_avg_sq.sqrt() + epsilon))
+
+
+class KerasAdam(torch.optim.Optimizer):
+    """torch.optim.Optimizer with Keras 2.1.2 Adam semantics (epsilon outside, per-update decay).
+
+    `state["iterations"]` of the first parameter group is Keras's `iterations` counter.
+    """
+
+    def __init__(self, params, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0.0):
+        for name, value, ok in [
+            ("lr", lr, lr > 0),
+            ("beta_1", beta_1, 0 <= beta_1 < 1),
+            ("beta_2", beta_2, 0 <= beta_2 < 1),
+            ("epsilon", epsilon, epsilon > 0),
+            ("decay", decay, decay >= 0),
+        ]:
+            if not ok:
+                raise ValueError(f"KerasAdam: invalid {name}: {value!r}")
+        defaults = dict(lr=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, decay=decay)
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            group.setdefault("iterations", 0)
+            k = group["iterations"]
+            step_size = keras_step_size(group["lr"], group["beta_1"], group["beta_2"], group["decay"], float(k))
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                keras_adam_update_(p, p.grad, state["exp_avg"], state["exp_avg_sq"], step_size,
+                                   group["beta_1"], group["beta_2"], group["epsilon"])
+            # Keras advances `iterations` once per update call, whatever the parameters.
+            group["iterations"] = k + 1
+        return loss

@@ -1,0 +1,227 @@
+"""Stored runs: one folder per run with `run.json` (config, status, metrics, curves, provenance)
+and `snapshots.npz` (generator samples and D on the plotting grid at each snapshot).
+
+Writing is atomic (a temporary folder renamed into place) and the JSON records the NPZ's sha256,
+so a reader never sees half a run and a damaged one is reported, not used. Loading never
+unpickles. Each run records a fingerprint of its config and of the code that trains it; a run
+whose code fingerprint differs from the current code's is stale, and loading it warns.
+"""
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config, ConfigError
+
+FORMAT_VERSION = 1
+RUN_JSON = "run.json"
+SNAPSHOTS_NPZ = "snapshots.npz"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The modules whose code decides what a run computes.
+TRAINING_MODULES = ("config.py", "data.py", "losses.py", "metrics.py", "models.py", "optim.py", "train.py")
+
+
+class RunFileError(ValueError):
+    """A stored run is missing, truncated, altered or not a run at all."""
+
+
+class StaleRunWarning(UserWarning):
+    """A stored run was made by other training code than the current one."""
+
+
+def code_fingerprint():
+    """sha256 over the source of every module that decides what a run computes."""
+    digest = hashlib.sha256()
+    for name in TRAINING_MODULES:
+        digest.update(name.encode() + b"\0" + (PACKAGE_DIR / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def run_name(config):
+    return f"{config.case}-seed{config.seed}"
+
+
+def _git_commit():
+    try:
+        out = subprocess.run(["git", "-C", str(PACKAGE_DIR), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(PACKAGE_DIR), "status", "--porcelain", "--", str(PACKAGE_DIR)],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def provenance(device, wall_time_s, stack_size):
+    """Where, when and with what a run was made."""
+    import sklearn
+    import torch
+
+    try:
+        import ot
+        pot_version = ot.__version__
+    except ImportError:
+        pot_version = None
+    device_name = str(device)
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        device_name += f" ({torch.cuda.get_device_name(torch.device(device))})"
+    else:
+        device_name += f" ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return {
+        "git_commit": _git_commit(),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scikit_learn": sklearn.__version__,
+        "pot": pot_version,
+        "platform": platform.platform(),
+        "device": device_name,
+        "wall_time_s": round(float(wall_time_s), 3),
+        "stack_size": int(stack_size),
+    }
+
+
+def _finite_or_none(values):
+    return [float(v) if v is not None and math.isfinite(v) else None for v in values]
+
+
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_run(log, out_dir, provenance_info):
+    """Write one run (a `train.RunLog`) under `out_dir`; return its folder."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = log.config
+    final = out_dir / run_name(config)
+    tmp = out_dir / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    side = config.plot_resolution
+    samples = np.asarray(log.samples, dtype=np.float32).reshape(-1, config.n_eval_samples, 2)
+    d_grid = np.asarray(log.d_grid, dtype=np.float32).reshape(-1, side, side)
+    np.savez_compressed(tmp / SNAPSHOTS_NPZ, snapshot_epochs=np.asarray(log.snapshot_epochs, dtype=np.int64),
+                        samples=samples, d_grid=d_grid)
+    record = {
+        "format": FORMAT_VERSION,
+        "name": final.name,
+        "config": config.to_dict(),
+        "config_fingerprint": config.fingerprint(),
+        "code_fingerprint": code_fingerprint(),
+        "status": log.status,
+        "failed_epoch": log.failed_epoch,
+        "reason": log.reason,
+        "epoch_logs": {k: _finite_or_none(v) for k, v in log.epoch_logs.items()},
+        "snapshots": [{k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in m.items()}
+                      for m in log.metrics],
+        "snapshots_sha256": _sha256(tmp / SNAPSHOTS_NPZ),
+        "provenance": provenance_info,
+    }
+    (tmp / RUN_JSON).write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
+    if final.exists():
+        old = out_dir / f".{final.name}.old-{os.getpid()}"
+        final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(final)
+    return final
+
+
+@dataclass
+class StoredRun:
+    """A run loaded back: everything `save_run` wrote, arrays as numpy."""
+
+    path: Path
+    config: Config
+    status: str
+    failed_epoch: int | None
+    reason: str | None
+    epoch_logs: dict
+    metrics: list
+    snapshot_epochs: np.ndarray
+    samples: np.ndarray
+    d_grid: np.ndarray
+    provenance: dict
+    config_fingerprint: str
+    code_fingerprint: str
+    stale: bool = field(default=False)
+
+    @property
+    def name(self):
+        return self.path.name
+
+    def metric(self, key):
+        """One metric over the snapshots, as an array (NaN where a snapshot had none)."""
+        return np.array([m.get(key, np.nan) if m.get(key) is not None else np.nan for m in self.metrics])
+
+    @property
+    def final_metrics(self):
+        return self.metrics[-1] if self.metrics else {}
+
+
+def load_run(path, warn_stale=True):
+    """Load and verify a stored run; raise RunFileError naming the file and what is wrong."""
+    path = Path(path)
+    json_path, npz_path = path / RUN_JSON, path / SNAPSHOTS_NPZ
+    if not json_path.is_file():
+        raise RunFileError(f"{json_path}: missing (not a stored run)")
+    try:
+        record = json.loads(json_path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise RunFileError(f"{json_path}: not valid JSON ({err})") from None
+    required = ("format", "config", "status", "epoch_logs", "snapshots", "snapshots_sha256", "provenance",
+                "config_fingerprint", "code_fingerprint")
+    if not isinstance(record, dict) or any(k not in record for k in required):
+        missing = [k for k in required if not isinstance(record, dict) or k not in record]
+        raise RunFileError(f"{json_path}: not a stored run (missing {', '.join(missing)})")
+    if record["format"] != FORMAT_VERSION:
+        raise RunFileError(f"{json_path}: format {record['format']!r}, this code reads format {FORMAT_VERSION}")
+    if not npz_path.is_file():
+        raise RunFileError(f"{npz_path}: missing")
+    if _sha256(npz_path) != record["snapshots_sha256"]:
+        raise RunFileError(f"{npz_path}: checksum does not match run.json (file altered or truncated)")
+    try:
+        config = Config.from_dict(record["config"])
+    except (ConfigError, TypeError) as err:
+        raise RunFileError(f"{json_path}: invalid config ({err})") from None
+    try:
+        with np.load(npz_path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in ("snapshot_epochs", "samples", "d_grid")}
+    except (OSError, ValueError, KeyError) as err:
+        raise RunFileError(f"{npz_path}: unreadable ({err})") from None
+    stale = record["code_fingerprint"] != code_fingerprint() or record["config_fingerprint"] != config.fingerprint()
+    if stale and warn_stale:
+        warnings.warn(f"{path}: stored by other training code or config than the current one (stale); "
+                      "`python -m wgan_lib reproduce` retrains it", StaleRunWarning, stacklevel=2)
+    logs = {k: np.array([np.nan if v is None else v for v in vs], dtype=np.float64)
+            for k, vs in record["epoch_logs"].items()}
+    return StoredRun(path=path, config=config, status=record["status"], failed_epoch=record.get("failed_epoch"),
+                     reason=record.get("reason"), epoch_logs=logs, metrics=record["snapshots"],
+                     snapshot_epochs=arrays["snapshot_epochs"], samples=arrays["samples"], d_grid=arrays["d_grid"],
+                     provenance=record["provenance"], config_fingerprint=record["config_fingerprint"],
+                     code_fingerprint=record["code_fingerprint"], stale=stale)
+
+
+def run_status(path):
+    """'ok', 'stale', 'damaged: <why>' or 'missing' for the run folder `path`, without warnings."""
+    path = Path(path)
+    if not (path / RUN_JSON).exists():
+        return "missing"
+    try:
+        run = load_run(path, warn_stale=False)
+    except RunFileError as err:
+        return f"damaged: {err}"
+    return "stale" if run.stale else "ok"

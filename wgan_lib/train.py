@@ -1,0 +1,507 @@
+"""Training: the post's loop for a stack of independent runs, and the same loop for one plain run.
+
+The post's loop (reference.md §1), per epoch: reshuffle the data and take int(N / batch) batches;
+per batch, n_critic discriminator updates (fresh noise each, the same real batch), each followed
+by clipping every D weight and bias to [-clip, clip], then one generator update through the
+frozen D. After the epoch, record losses and D's range on the plotting grid; at snapshot epochs,
+record 2500 generator samples, D on the grid and the metrics.
+
+`StackTrainer` trains E runs at once: every parameter carries a leading run axis and one batched
+matrix product serves all runs. Runs may differ in loss, learning rate, decay, beta, clip,
+n_critic, noise kind and seed; they must share the network shapes and the schedule.
+`train_reference` is the plain one-run loop (nn.Sequential + KerasAdam), kept as the readable
+reference and the benchmark's baseline. Both draw every random number from per-run generators in
+the same order, so a run gives the same numbers alone, in any stack, or in the reference loop
+(up to float rounding of the batched products).
+"""
+import math
+import time
+
+import numpy as np
+import torch
+
+from . import losses
+from .data import GRID_CENTERS, GRID_STD, sample_grid, sample_noise
+from .metrics import snapshot_metrics
+from .models import (build_mlp, discriminator_sizes, generator_sizes, init_stacked_mlp,
+                     sequential_to_stacked, stacked_forward)
+from .optim import KerasAdam, keras_adam_update_, keras_step_size
+
+STREAMS = ("data", "init", "train", "eval")
+# Fields that every run of one stack must share (the rest may differ run by run).
+SHARED_FIELDS = ("epochs", "batch_size", "samples_per_center", "noise_dim", "g_width", "g_depth",
+                 "d_width", "d_depth", "activation", "snapshot_epochs", "snapshot_every",
+                 "n_eval_samples", "plot_extent", "plot_resolution")
+
+
+class TrainingError(RuntimeError):
+    """A stack of runs cannot be trained together (its configs disagree on a shared field)."""
+
+
+def run_generators(seed, device="cpu"):
+    """One torch.Generator per purpose, all derived from the run's seed.
+
+    Separate streams keep one purpose's draws from shifting another's: changing the snapshot
+    epochs, say, does not change the training noise. The data, initial weights and evaluation
+    noise are drawn on the CPU, so they are the same on every device.
+    """
+    states = np.random.SeedSequence(seed).generate_state(len(STREAMS), dtype=np.uint64)
+    generators = {}
+    for name, state in zip(STREAMS, states):
+        gen_device = device if name == "train" else "cpu"
+        generators[name] = torch.Generator(device=gen_device).manual_seed(int(state) >> 1)
+    return generators
+
+
+def plot_grid(config):
+    """The points where D is evaluated for its contour map: a square lattice over the plotted area."""
+    axis = torch.linspace(-config.plot_extent, config.plot_extent, config.plot_resolution)
+    xs, ys = torch.meshgrid(axis, axis, indexing="xy")
+    return torch.stack([xs.reshape(-1), ys.reshape(-1)], 1)
+
+
+def real_reference_sample(config, generator):
+    """Fresh real points for the W1 distance (not the training set)."""
+    centers = torch.as_tensor(GRID_CENTERS, dtype=torch.float32)
+    idx = torch.randint(len(centers), (config.n_eval_samples,), generator=generator)
+    return centers[idx] + torch.randn(config.n_eval_samples, 2, generator=generator) * GRID_STD
+
+
+class RunLog:
+    """What one run records: per-epoch curves, snapshots with metrics, status."""
+
+    def __init__(self, config):
+        self.config = config
+        self.status = "running"
+        self.failed_epoch = None
+        self.reason = None
+        self.epoch_logs = {key: [] for key in ("d_loss", "g_loss", "d_min", "d_max")}
+        self.snapshot_epochs = []
+        self.samples = []
+        self.d_grid = []
+        self.metrics = []
+
+    def to_state(self):
+        """Plain Python values and tensors only, so a checkpoint loads with weights_only=True."""
+        return {"status": self.status, "failed_epoch": self.failed_epoch, "reason": self.reason,
+                "epoch_logs": self.epoch_logs, "snapshot_epochs": self.snapshot_epochs,
+                "samples": [torch.from_numpy(a) for a in self.samples],
+                "d_grid": [torch.from_numpy(a) for a in self.d_grid], "metrics": self.metrics}
+
+    def load_state(self, state):
+        for key, value in state.items():
+            if key in ("samples", "d_grid"):
+                value = [t.numpy() for t in value]
+            setattr(self, key, value)
+
+
+def evaluate_epoch(logs, g_params, d_params, epoch, eval_generators, grid, record_snapshot):
+    """Record D's range on the grid for every run and, at snapshot epochs, samples, D and metrics."""
+    config = logs[0].config
+    device = g_params[0].device
+    with torch.no_grad():
+        n_runs = g_params[0].shape[0]
+        d_on_grid = stacked_forward(d_params, grid.to(device).expand(n_runs, -1, -1), config.activation)[..., 0]
+        d_min, d_max = d_on_grid.amin(1).cpu(), d_on_grid.amax(1).cpu()
+        for e, log in enumerate(logs):
+            if log.status != "running":
+                continue
+            log.epoch_logs["d_min"].append(float(d_min[e]))
+            log.epoch_logs["d_max"].append(float(d_max[e]))
+        if not record_snapshot:
+            return
+        noise = torch.stack([sample_noise((config.n_eval_samples, config.noise_dim), log.config.noise,
+                                          eval_generators[e]) for e, log in enumerate(logs)])
+        samples = stacked_forward(g_params, noise.to(device), config.activation).cpu()
+        side = config.plot_resolution
+        for e, log in enumerate(logs):
+            if log.status != "running":
+                continue
+            real = real_reference_sample(config, eval_generators[e])
+            log.snapshot_epochs.append(epoch)
+            log.samples.append(samples[e].numpy().copy())
+            log.d_grid.append(d_on_grid[e].reshape(side, side).cpu().numpy().copy())
+            finite = bool(torch.isfinite(samples[e]).all())
+            metrics = snapshot_metrics(samples[e].numpy(), real.numpy()) if finite else None
+            log.metrics.append(dict(epoch=epoch, **(metrics or {})))
+
+
+def check_finite(log, epoch, d_loss, g_loss, params):
+    """Mark a run diverged when its losses or weights stopped being finite."""
+    for name, value in (("discriminator loss", d_loss), ("generator loss", g_loss)):
+        if not math.isfinite(value):
+            return _diverge(log, epoch, f"{name} became {value}")
+    for name, tensors in params.items():
+        if not all(bool(torch.isfinite(t).all()) for t in tensors):
+            return _diverge(log, epoch, f"{name} weights became non-finite")
+    return False
+
+
+def _diverge(log, epoch, reason):
+    log.status, log.failed_epoch, log.reason = "diverged", epoch, reason
+    return True
+
+
+def _check_stackable(configs):
+    for name in SHARED_FIELDS:
+        values = {getattr(c, name) for c in configs}
+        if len(values) > 1:
+            raise TrainingError(f"runs in one stack must share {name}; got {sorted(map(str, values))}")
+
+
+class StackTrainer:
+    """Train a stack of runs together. `train()` runs to the end; `train_epoch()` one epoch at a time."""
+
+    def __init__(self, configs, device="cpu", progress=False):
+        if not configs:
+            raise TrainingError("a stack needs at least one run")
+        _check_stackable(configs)
+        self.configs = list(configs)
+        self.device = torch.device(device)
+        self.progress = progress
+        c0 = self.configs[0]
+        self.shared = c0
+        self.n_runs = len(configs)
+        self.generators = [run_generators(c.seed, self.device) for c in configs]
+        self.logs = [RunLog(c) for c in configs]
+        self.epoch = 0
+        self.wall_time = 0.0
+
+        # Each run's data set and initial weights come from its own generators.
+        self.data = torch.stack([sample_grid(c.samples_per_center, GRID_STD, g["data"])
+                                 for c, g in zip(configs, self.generators)]).to(self.device)
+        init_gens = [g["init"] for g in self.generators]
+        self.g_params = [p.to(self.device).detach().requires_grad_()
+                         for p in init_stacked_mlp(generator_sizes(c0), init_gens)]
+        self.d_params = [p.to(self.device).detach().requires_grad_()
+                         for p in init_stacked_mlp(discriminator_sizes(c0), init_gens)]
+        self.opt_state = {
+            net: {"exp_avg": [torch.zeros_like(p) for p in params],
+                  "exp_avg_sq": [torch.zeros_like(p) for p in params],
+                  "iterations": torch.zeros(self.n_runs, dtype=torch.float64, device=self.device)}
+            for net, params in (("d", self.d_params), ("g", self.g_params))
+        }
+
+        def per_run(values, dtype=torch.float32):
+            return torch.tensor(values, dtype=dtype, device=self.device)
+
+        self.hyper = {name: per_run([getattr(c, name) for c in configs], torch.float64)
+                      for name in ("lr", "beta_1", "beta_2", "decay")}
+        self.epsilon = per_run([c.epsilon for c in configs])
+        inf = float("inf")
+        self.clip = per_run([inf if c.clip is None else c.clip for c in configs]).view(-1, 1, 1)
+        self.coulomb_dim = per_run([c.coulomb_dim for c in configs]).view(-1, 1, 1)
+        self.coulomb_eps = per_run([c.coulomb_eps for c in configs]).view(-1, 1, 1)
+        self.gp_lambda = per_run([c.gp_lambda for c in configs])
+        self.n_critic = [c.n_critic for c in configs]
+        self.grid = plot_grid(c0).to(self.device)
+
+    # ----------------------------------------------------------------- one update of D or G
+    def _groups(self, runs):
+        """Positions within `runs` of each loss kind, as index tensors (None when it is all of them)."""
+        groups = {}
+        for pos, e in enumerate(runs):
+            groups.setdefault(self.configs[e].loss, []).append(pos)
+        if len(groups) == 1:
+            return {next(iter(groups)): None}
+        return {k: torch.tensor(v, device=self.device) for k, v in groups.items()}
+
+    def _select(self, tensors, runs):
+        if runs is None:
+            return tensors
+        index = torch.tensor(runs, device=self.device)
+        return [t[index] for t in tensors]
+
+    def _adam(self, net, params, grads, runs):
+        """Keras Adam on the runs in `runs` (None: all); the others' weights and state stay as they are."""
+        state = self.opt_state[net]
+        index = None if runs is None else torch.tensor(runs, device=self.device)
+        pick = (lambda t: t) if index is None else (lambda t: t[index])
+        k = pick(state["iterations"])
+        step = keras_step_size(pick(self.hyper["lr"]), pick(self.hyper["beta_1"]), pick(self.hyper["beta_2"]),
+                               pick(self.hyper["decay"]), k).float()
+        b1, b2 = pick(self.hyper["beta_1"]).float(), pick(self.hyper["beta_2"]).float()
+        eps = pick(self.epsilon)
+        with torch.no_grad():
+            for i, (p, g) in enumerate(zip(params, grads)):
+                shape = (-1,) + (1,) * (p.dim() - 1)
+                p_, m_, v_ = pick(p.data), pick(state["exp_avg"][i]), pick(state["exp_avg_sq"][i])
+                keras_adam_update_(p_, g, m_, v_, step.view(shape), b1.view(shape), b2.view(shape), eps.view(shape))
+                if index is not None:
+                    p.data.index_copy_(0, index, p_)
+                    state["exp_avg"][i].index_copy_(0, index, m_)
+                    state["exp_avg_sq"][i].index_copy_(0, index, v_)
+            if index is None:
+                state["iterations"] += 1
+            else:
+                state["iterations"].index_add_(0, index, torch.ones_like(k))
+
+    def _d_step(self, runs, real, noise, mix):
+        """One critic update for the runs in `runs` (None: all) on the same real batch."""
+        run_ids = range(self.n_runs) if runs is None else runs
+        g_params = self._select(self.g_params, runs)
+        d_params = self._select(self.d_params, runs)
+        with torch.no_grad():
+            fake = stacked_forward(g_params, noise, self.shared.activation)
+        out = stacked_forward(d_params, torch.cat([real, fake], 1), self.shared.activation)[..., 0]
+        n_real = real.shape[1]
+        d_real, d_fake = out[:, :n_real], out[:, n_real:]
+        per_run = torch.zeros(out.shape[0], device=self.device)
+        total = 0.0
+        for kind, pos in self._groups(list(run_ids)).items():
+            pick = (lambda t: t) if pos is None else (lambda t: t[pos])
+            if kind == "standard":
+                loss = losses.standard_d_loss(pick(d_real), pick(d_fake))
+            elif kind == "wgan":
+                loss = losses.wgan_d_loss(pick(d_real), pick(d_fake))
+            elif kind == "coulomb":
+                dims, epss = self._select([self.coulomb_dim, self.coulomb_eps], runs)
+                loss = losses.coulomb_d_loss(pick(d_real), pick(d_fake), pick(real), pick(fake),
+                                             pick(dims), pick(epss))
+            else:  # wgan-gp
+                lam = pick(self._select([self.gp_lambda], runs)[0])
+                critic_params = [pick(p) for p in d_params]
+                penalty = losses.gradient_penalty(
+                    lambda x: stacked_forward(critic_params, x, self.shared.activation),
+                    pick(real), pick(fake), pick(mix))
+                loss = losses.wgan_gp_d_loss(pick(d_real), pick(d_fake)) + lam * penalty
+            total = total + loss.sum()
+            if pos is None:
+                per_run = loss.detach()
+            else:
+                per_run[pos] = loss.detach()
+        grads = torch.autograd.grad(total, d_params)
+        self._adam("d", self.d_params, grads, runs)
+        with torch.no_grad():
+            for p in self.d_params:
+                torch.clamp(p, -self.clip, self.clip, out=p.data)
+        return per_run
+
+    def _g_step(self, runs, noise):
+        run_ids = range(self.n_runs) if runs is None else runs
+        g_params = self._select(self.g_params, runs)
+        d_params = [p.detach() for p in self._select(self.d_params, runs)]
+        d_fake = stacked_forward(d_params, stacked_forward(g_params, noise, self.shared.activation),
+                                 self.shared.activation)[..., 0]
+        per_run = torch.zeros(d_fake.shape[0], device=self.device)
+        total = 0.0
+        for kind, pos in self._groups(list(run_ids)).items():
+            picked = d_fake if pos is None else d_fake[pos]
+            loss = losses.standard_g_loss(picked) if kind == "standard" else losses.mean_output_g_loss(picked)
+            total = total + loss.sum()
+            if pos is None:
+                per_run = loss.detach()
+            else:
+                per_run[pos] = loss.detach()
+        grads = torch.autograd.grad(total, g_params)
+        self._adam("g", self.g_params, grads, runs)
+        return per_run
+
+    # ----------------------------------------------------------------- the post's loop
+    def _draw_batch_noise(self, alive):
+        """Per run, in a fixed order: n_critic + 1 noise batches, then (WGAN-GP) the mixing weights."""
+        c = self.shared
+        k = max(self.n_critic[e] for e in alive)
+        d_noise = torch.zeros(k, self.n_runs, c.batch_size, c.noise_dim, device=self.device)
+        g_noise = torch.zeros(self.n_runs, c.batch_size, c.noise_dim, device=self.device)
+        mix = None
+        for e in alive:
+            gen = self.generators[e]["train"]
+            z = sample_noise((self.n_critic[e] + 1, c.batch_size, c.noise_dim), self.configs[e].noise, gen)
+            d_noise[: self.n_critic[e], e] = z[:-1]
+            g_noise[e] = z[-1]
+            if self.configs[e].loss == "wgan-gp":
+                if mix is None:
+                    mix = torch.zeros(k, self.n_runs, c.batch_size, 1, device=self.device)
+                mix[: self.n_critic[e], e] = torch.rand(self.n_critic[e], c.batch_size, 1, generator=gen,
+                                                        device=self.device)
+        return d_noise, g_noise, mix
+
+    def train_epoch(self):
+        """Train every live run for one epoch, then record and check it."""
+        c = self.shared
+        start = time.perf_counter()
+        alive = [e for e, log in enumerate(self.logs) if log.status == "running"]
+        if not alive:
+            return
+        for e in alive:
+            perm = torch.randperm(c.n_samples, generator=self.generators[e]["train"], device=self.device)
+            self.data[e] = self.data[e][perm]
+        everyone = len(alive) == self.n_runs
+        d_sum = torch.zeros(self.n_runs, dtype=torch.float64, device=self.device)
+        g_sum = torch.zeros(self.n_runs, dtype=torch.float64, device=self.device)
+        n_d = torch.zeros(self.n_runs, dtype=torch.float64, device=self.device)
+        max_critic = max(self.n_critic[e] for e in alive)
+        steps = [[e for e in alive if self.n_critic[e] > s] for s in range(max_critic)]
+        alive_index = None if everyone else torch.tensor(alive, device=self.device)
+
+        def part(t, runs):
+            return t if runs is None else t[torch.tensor(runs, device=self.device)]
+
+        for b in range(c.batches_per_epoch):
+            real_all = self.data[:, b * c.batch_size:(b + 1) * c.batch_size]
+            d_noise, g_noise, mix = self._draw_batch_noise(alive)
+            for s, runs in enumerate(steps):
+                runs = None if len(runs) == self.n_runs else runs
+                loss = self._d_step(runs, part(real_all, runs), part(d_noise[s], runs),
+                                    None if mix is None else part(mix[s], runs))
+                if runs is None:
+                    d_sum += loss
+                    n_d += 1
+                else:
+                    index = torch.tensor(runs, device=self.device)
+                    d_sum.index_add_(0, index, loss.double())
+                    n_d.index_add_(0, index, torch.ones(len(runs), dtype=torch.float64, device=self.device))
+            g_runs = None if everyone else alive
+            loss = self._g_step(g_runs, part(g_noise, g_runs))
+            if alive_index is None:
+                g_sum += loss
+            else:
+                g_sum.index_add_(0, alive_index, loss.double())
+
+        d_mean = (d_sum / n_d.clamp(min=1)).cpu()
+        g_mean = (g_sum / c.batches_per_epoch).cpu()
+        epoch = self.epoch
+        for e in alive:
+            log = self.logs[e]
+            log.epoch_logs["d_loss"].append(float(d_mean[e]))
+            log.epoch_logs["g_loss"].append(float(g_mean[e]))
+            check_finite(log, epoch, float(d_mean[e]), float(g_mean[e]),
+                         {"discriminator": [p[e] for p in self.d_params],
+                          "generator": [p[e] for p in self.g_params]})
+        evaluate_epoch(self.logs, [p.detach() for p in self.g_params], [p.detach() for p in self.d_params], epoch,
+                       [g["eval"] for g in self.generators], self.grid, epoch in c.snapshots)
+        self.epoch += 1
+        if self.epoch == c.epochs:
+            for log in self.logs:
+                if log.status == "running":
+                    log.status = "completed"
+        self.wall_time += time.perf_counter() - start
+
+    def train(self, on_epoch=None):
+        """Train to the configured number of epochs; `on_epoch(self)` is called after each one."""
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=self.shared.epochs, initial=self.epoch, disable=not self.progress,
+                   desc=f"{self.n_runs} run(s)", unit="epoch")
+        while self.epoch < self.shared.epochs and any(log.status == "running" for log in self.logs):
+            self.train_epoch()
+            bar.update(1)
+            if on_epoch is not None:
+                on_epoch(self)
+        bar.close()
+        return self.logs
+
+    # ----------------------------------------------------------------- checkpoints
+    def state_dict(self):
+        """Everything needed to continue exactly: weights, optimiser state, counters, data order,
+        every generator's state and the records so far. Only tensors and plain Python values, so
+        it loads with torch.load(weights_only=True)."""
+        return {
+            "epoch": self.epoch,
+            "wall_time": self.wall_time,
+            "g_params": [p.detach().cpu() for p in self.g_params],
+            "d_params": [p.detach().cpu() for p in self.d_params],
+            "opt_state": {net: {k: ([t.cpu() for t in v] if isinstance(v, list) else v.cpu())
+                                for k, v in s.items()} for net, s in self.opt_state.items()},
+            "data": self.data.cpu(),
+            "generators": [{k: g.get_state() for k, g in gens.items()} for gens in self.generators],
+            "logs": [log.to_state() for log in self.logs],
+            "configs": [c.to_dict() for c in self.configs],
+        }
+
+    def load_state_dict(self, state):
+        if state["configs"] != [c.to_dict() for c in self.configs]:
+            raise TrainingError("checkpoint belongs to other configs")
+        self.epoch, self.wall_time = state["epoch"], state["wall_time"]
+        with torch.no_grad():
+            for mine, saved in zip(self.g_params + self.d_params, state["g_params"] + state["d_params"]):
+                mine.copy_(saved)
+            for net, s in state["opt_state"].items():
+                for key, value in s.items():
+                    if isinstance(value, list):
+                        for mine, saved in zip(self.opt_state[net][key], value):
+                            mine.copy_(saved)
+                    else:
+                        self.opt_state[net][key].copy_(value)
+            self.data.copy_(state["data"])
+        for gens, saved in zip(self.generators, state["generators"]):
+            for key, g in gens.items():
+                g.set_state(saved[key])
+        for log, saved in zip(self.logs, state["logs"]):
+            log.load_state(saved)
+
+
+def train_reference(config, progress=False):
+    """The plain one-run loop: nn.Sequential networks, KerasAdam, the post's schedule.
+
+    Draws the same random numbers as `StackTrainer` for this run, in the same order.
+    """
+    gens = run_generators(config.seed)
+    data = sample_grid(config.samples_per_center, GRID_STD, gens["data"])
+    generator = build_mlp(generator_sizes(config), config.activation, gens["init"])
+    discriminator = build_mlp(discriminator_sizes(config), config.activation, gens["init"])
+    opt = dict(lr=config.lr, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon, decay=config.decay)
+    g_opt = KerasAdam(generator.parameters(), **opt)
+    d_opt = KerasAdam(discriminator.parameters(), **opt)
+    log = RunLog(config)
+    grid = plot_grid(config)
+    batch = config.batch_size
+
+    def critic(x):  # stacked-form view of D for the shared loss functions: (1, n, 2) -> (1, n, 1)
+        return discriminator(x[0])[None]
+
+    from tqdm.auto import trange
+
+    for epoch in trange(config.epochs, disable=not progress, desc=config.case, unit="epoch"):
+        data = data[torch.randperm(len(data), generator=gens["train"])]
+        d_total, g_total = 0.0, 0.0
+        for b in range(config.batches_per_epoch):
+            real = data[b * batch:(b + 1) * batch][None]
+            z = sample_noise((config.n_critic + 1, batch, config.noise_dim), config.noise, gens["train"])
+            mix = (torch.rand(config.n_critic, batch, 1, generator=gens["train"])
+                   if config.loss == "wgan-gp" else None)
+            for s in range(config.n_critic):
+                with torch.no_grad():
+                    fake = generator(z[s])[None]
+                out = critic(torch.cat([real, fake], 1))[..., 0]
+                d_real, d_fake = out[:, :batch], out[:, batch:]
+                if config.loss == "standard":
+                    d_loss = losses.standard_d_loss(d_real, d_fake)
+                elif config.loss == "wgan":
+                    d_loss = losses.wgan_d_loss(d_real, d_fake)
+                elif config.loss == "coulomb":
+                    d_loss = losses.coulomb_d_loss(d_real, d_fake, real, fake, config.coulomb_dim, config.coulomb_eps)
+                else:
+                    d_loss = (losses.wgan_gp_d_loss(d_real, d_fake)
+                              + config.gp_lambda * losses.gradient_penalty(critic, real, fake, mix[s][None]))
+                d_opt.zero_grad()
+                d_loss.sum().backward()
+                d_opt.step()
+                if config.clip is not None:
+                    with torch.no_grad():
+                        for p in discriminator.parameters():
+                            p.clamp_(-config.clip, config.clip)
+                d_total += float(d_loss)
+            for p in discriminator.parameters():
+                p.requires_grad_(False)  # the frozen D of the post's combined model
+            d_fake = critic(generator(z[-1])[None])[..., 0]
+            g_loss = (losses.standard_g_loss(d_fake) if config.loss == "standard"
+                      else losses.mean_output_g_loss(d_fake))
+            g_opt.zero_grad()
+            g_loss.sum().backward()
+            g_opt.step()
+            for p in discriminator.parameters():
+                p.requires_grad_(True)
+            g_total += float(g_loss)
+        d_mean = d_total / (config.batches_per_epoch * config.n_critic)
+        g_mean = g_total / config.batches_per_epoch
+        log.epoch_logs["d_loss"].append(d_mean)
+        log.epoch_logs["g_loss"].append(g_mean)
+        g_params, d_params = sequential_to_stacked(generator), sequential_to_stacked(discriminator)
+        if check_finite(log, epoch, d_mean, g_mean, {"discriminator": d_params, "generator": g_params}):
+            break
+        evaluate_epoch([log], g_params, d_params, epoch, [gens["eval"]], grid, epoch in config.snapshots)
+    if log.status == "running":
+        log.status = "completed"
+    return log, generator, discriminator
