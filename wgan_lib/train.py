@@ -171,32 +171,55 @@ class StackTrainer:
         self.data = torch.stack([sample_grid(c.samples_per_center, GRID_STD, g["data"])
                                  for c, g in zip(configs, self.generators)]).to(self.device)
         init_gens = [g["init"] for g in self.generators]
-        self.g_params = [p.to(self.device).detach().requires_grad_()
-                         for p in init_stacked_mlp(generator_sizes(c0), init_gens)]
-        self.d_params = [p.to(self.device).detach().requires_grad_()
-                         for p in init_stacked_mlp(discriminator_sizes(c0), init_gens)]
-        self.opt_state = {
-            net: {"exp_avg": [torch.zeros_like(p) for p in params],
-                  "exp_avg_sq": [torch.zeros_like(p) for p in params],
-                  "iterations": torch.zeros(self.n_runs, dtype=torch.float64, device=self.device)}
-            for net, params in (("d", self.d_params), ("g", self.g_params))
-        }
+        # Each network's weights live in one (E, P) buffer; the layers are views into it, so the
+        # optimiser and the clipping are a handful of operations on one tensor per network.
+        self.nets = {}
+        for net, sizes in (("g", generator_sizes(c0)), ("d", discriminator_sizes(c0))):
+            layers = init_stacked_mlp(sizes, init_gens)
+            self.nets[net] = {
+                "flat": torch.cat([p.detach().reshape(self.n_runs, -1) for p in layers], 1).to(self.device)
+                .requires_grad_(),
+                "shapes": [tuple(p.shape[1:]) for p in layers],
+                "exp_avg": None, "exp_avg_sq": None,
+                "iterations": torch.zeros(self.n_runs, 1, dtype=torch.float64, device=self.device),
+            }
+            state = self.nets[net]
+            state["exp_avg"] = torch.zeros_like(state["flat"])
+            state["exp_avg_sq"] = torch.zeros_like(state["flat"])
 
         def per_run(values, dtype=torch.float32):
-            return torch.tensor(values, dtype=dtype, device=self.device)
+            return torch.tensor(values, dtype=dtype, device=self.device).view(-1, 1)
 
         self.hyper = {name: per_run([getattr(c, name) for c in configs], torch.float64)
                       for name in ("lr", "beta_1", "beta_2", "decay")}
         self.epsilon = per_run([c.epsilon for c in configs])
-        inf = float("inf")
-        self.clip = per_run([inf if c.clip is None else c.clip for c in configs]).view(-1, 1, 1)
+        self.clip = per_run([float("inf") if c.clip is None else c.clip for c in configs])
         self.coulomb_dim = per_run([c.coulomb_dim for c in configs]).view(-1, 1, 1)
         self.coulomb_eps = per_run([c.coulomb_eps for c in configs]).view(-1, 1, 1)
-        self.gp_lambda = per_run([c.gp_lambda for c in configs])
+        self.gp_lambda = per_run([c.gp_lambda for c in configs]).view(-1)
         self.n_critic = [c.n_critic for c in configs]
         self.grid = plot_grid(c0).to(self.device)
 
+    def layers(self, net, flat=None):
+        """The layer tensors [W_0, b_0, ...] of network `net` ('g' or 'd') as views of its buffer."""
+        state = self.nets[net]
+        flat = state["flat"] if flat is None else flat
+        sizes = [math.prod(shape) for shape in state["shapes"]]
+        return [part.view(flat.shape[0], *shape)
+                for part, shape in zip(torch.split(flat, sizes, dim=1), state["shapes"])]
+
+    @property
+    def g_params(self):
+        return self.layers("g")
+
+    @property
+    def d_params(self):
+        return self.layers("d")
+
     # ----------------------------------------------------------------- one update of D or G
+    def _index(self, runs):
+        return None if runs is None else torch.tensor(runs, device=self.device)
+
     def _groups(self, runs):
         """Positions within `runs` of each loss kind, as index tensors (None when it is all of them)."""
         groups = {}
@@ -206,83 +229,81 @@ class StackTrainer:
             return {next(iter(groups)): None}
         return {k: torch.tensor(v, device=self.device) for k, v in groups.items()}
 
-    def _select(self, tensors, runs):
-        if runs is None:
-            return tensors
-        index = torch.tensor(runs, device=self.device)
-        return [t[index] for t in tensors]
-
-    def _adam(self, net, params, grads, runs):
-        """Keras Adam on the runs in `runs` (None: all); the others' weights and state stay as they are."""
-        state = self.opt_state[net]
-        index = None if runs is None else torch.tensor(runs, device=self.device)
+    def _adam(self, net, grad, index):
+        """Keras Adam on the runs in `index` (None: all); the others' weights and state stay as they are."""
+        state = self.nets[net]
         pick = (lambda t: t) if index is None else (lambda t: t[index])
         k = pick(state["iterations"])
-        step = keras_step_size(pick(self.hyper["lr"]), pick(self.hyper["beta_1"]), pick(self.hyper["beta_2"]),
-                               pick(self.hyper["decay"]), k).float()
-        b1, b2 = pick(self.hyper["beta_1"]).float(), pick(self.hyper["beta_2"]).float()
-        eps = pick(self.epsilon)
+        hyper = {name: pick(value) for name, value in self.hyper.items()}
+        step = keras_step_size(hyper["lr"], hyper["beta_1"], hyper["beta_2"], hyper["decay"], k).float()
         with torch.no_grad():
-            for i, (p, g) in enumerate(zip(params, grads)):
-                shape = (-1,) + (1,) * (p.dim() - 1)
-                p_, m_, v_ = pick(p.data), pick(state["exp_avg"][i]), pick(state["exp_avg_sq"][i])
-                keras_adam_update_(p_, g, m_, v_, step.view(shape), b1.view(shape), b2.view(shape), eps.view(shape))
-                if index is not None:
-                    p.data.index_copy_(0, index, p_)
-                    state["exp_avg"][i].index_copy_(0, index, m_)
-                    state["exp_avg_sq"][i].index_copy_(0, index, v_)
+            flat, m, v = pick(state["flat"].data), pick(state["exp_avg"]), pick(state["exp_avg_sq"])
+            keras_adam_update_(flat, grad, m, v, step, hyper["beta_1"].float(), hyper["beta_2"].float(),
+                               pick(self.epsilon))
             if index is None:
                 state["iterations"] += 1
             else:
+                state["flat"].data.index_copy_(0, index, flat)
+                state["exp_avg"].index_copy_(0, index, m)
+                state["exp_avg_sq"].index_copy_(0, index, v)
                 state["iterations"].index_add_(0, index, torch.ones_like(k))
+
+    def _flat(self, net, index):
+        flat = self.nets[net]["flat"]
+        return flat if index is None else flat[index]
 
     def _d_step(self, runs, real, noise, mix):
         """One critic update for the runs in `runs` (None: all) on the same real batch."""
+        index = self._index(runs)
         run_ids = range(self.n_runs) if runs is None else runs
-        g_params = self._select(self.g_params, runs)
-        d_params = self._select(self.d_params, runs)
+        act = self.shared.activation
+        d_flat = self._flat("d", index)
+        d_params = self.layers("d", d_flat)
         with torch.no_grad():
-            fake = stacked_forward(g_params, noise, self.shared.activation)
-        out = stacked_forward(d_params, torch.cat([real, fake], 1), self.shared.activation)[..., 0]
+            fake = stacked_forward(self.layers("g", self._flat("g", index)), noise, act)
+        out = stacked_forward(d_params, torch.cat([real, fake], 1), act)[..., 0]
         n_real = real.shape[1]
         d_real, d_fake = out[:, :n_real], out[:, n_real:]
         per_run = torch.zeros(out.shape[0], device=self.device)
         total = 0.0
         for kind, pos in self._groups(list(run_ids)).items():
-            pick = (lambda t: t) if pos is None else (lambda t: t[pos])
+            def pick(t, pos=pos):
+                return t if pos is None else t[pos]
+
             if kind == "standard":
                 loss = losses.standard_d_loss(pick(d_real), pick(d_fake))
             elif kind == "wgan":
                 loss = losses.wgan_d_loss(pick(d_real), pick(d_fake))
             elif kind == "coulomb":
-                dims, epss = self._select([self.coulomb_dim, self.coulomb_eps], runs)
-                loss = losses.coulomb_d_loss(pick(d_real), pick(d_fake), pick(real), pick(fake),
-                                             pick(dims), pick(epss))
+                dims = self.coulomb_dim if index is None else self.coulomb_dim[index]
+                epss = self.coulomb_eps if index is None else self.coulomb_eps[index]
+                loss = losses.coulomb_d_loss(pick(d_real), pick(d_fake), pick(real), pick(fake), pick(dims),
+                                             pick(epss))
             else:  # wgan-gp
-                lam = pick(self._select([self.gp_lambda], runs)[0])
+                lam = self.gp_lambda if index is None else self.gp_lambda[index]
                 critic_params = [pick(p) for p in d_params]
-                penalty = losses.gradient_penalty(
-                    lambda x: stacked_forward(critic_params, x, self.shared.activation),
-                    pick(real), pick(fake), pick(mix))
-                loss = losses.wgan_gp_d_loss(pick(d_real), pick(d_fake)) + lam * penalty
+                penalty = losses.gradient_penalty(lambda x: stacked_forward(critic_params, x, act),
+                                                  pick(real), pick(fake), pick(mix))
+                loss = losses.wgan_gp_d_loss(pick(d_real), pick(d_fake)) + pick(lam) * penalty
             total = total + loss.sum()
             if pos is None:
                 per_run = loss.detach()
             else:
                 per_run[pos] = loss.detach()
-        grads = torch.autograd.grad(total, d_params)
-        self._adam("d", self.d_params, grads, runs)
+        (grad,) = torch.autograd.grad(total, d_flat)
+        self._adam("d", grad, index)
         with torch.no_grad():
-            for p in self.d_params:
-                torch.clamp(p, -self.clip, self.clip, out=p.data)
+            flat = self.nets["d"]["flat"]
+            torch.clamp(flat, -self.clip, self.clip, out=flat.data)
         return per_run
 
     def _g_step(self, runs, noise):
+        index = self._index(runs)
         run_ids = range(self.n_runs) if runs is None else runs
-        g_params = self._select(self.g_params, runs)
-        d_params = [p.detach() for p in self._select(self.d_params, runs)]
-        d_fake = stacked_forward(d_params, stacked_forward(g_params, noise, self.shared.activation),
-                                 self.shared.activation)[..., 0]
+        act = self.shared.activation
+        g_flat = self._flat("g", index)
+        d_params = self.layers("d", self._flat("d", index).detach())
+        d_fake = stacked_forward(d_params, stacked_forward(self.layers("g", g_flat), noise, act), act)[..., 0]
         per_run = torch.zeros(d_fake.shape[0], device=self.device)
         total = 0.0
         for kind, pos in self._groups(list(run_ids)).items():
@@ -293,8 +314,8 @@ class StackTrainer:
                 per_run = loss.detach()
             else:
                 per_run[pos] = loss.detach()
-        grads = torch.autograd.grad(total, g_params)
-        self._adam("g", self.g_params, grads, runs)
+        (grad,) = torch.autograd.grad(total, g_flat)
+        self._adam("g", grad, index)
         return per_run
 
     # ----------------------------------------------------------------- the post's loop
@@ -319,50 +340,65 @@ class StackTrainer:
 
     def train_epoch(self):
         """Train every live run for one epoch, then record and check it."""
-        c = self.shared
         start = time.perf_counter()
-        alive = [e for e, log in enumerate(self.logs) if log.status == "running"]
-        if not alive:
+        if not self.begin_epoch():
             return
-        for e in alive:
-            perm = torch.randperm(c.n_samples, generator=self.generators[e]["train"], device=self.device)
+        for b in range(self.shared.batches_per_epoch):
+            self.train_batch(b)
+        self.end_epoch()
+        self.wall_time += time.perf_counter() - start
+
+    def begin_epoch(self):
+        """Reshuffle each live run's data and reset the epoch's loss sums; False when no run is live."""
+        self._alive = [e for e, log in enumerate(self.logs) if log.status == "running"]
+        if not self._alive:
+            return False
+        for e in self._alive:
+            perm = torch.randperm(self.shared.n_samples, generator=self.generators[e]["train"], device=self.device)
             self.data[e] = self.data[e][perm]
-        everyone = len(alive) == self.n_runs
-        d_sum = torch.zeros(self.n_runs, dtype=torch.float64, device=self.device)
-        g_sum = torch.zeros(self.n_runs, dtype=torch.float64, device=self.device)
-        n_d = torch.zeros(self.n_runs, dtype=torch.float64, device=self.device)
-        max_critic = max(self.n_critic[e] for e in alive)
-        steps = [[e for e in alive if self.n_critic[e] > s] for s in range(max_critic)]
-        alive_index = None if everyone else torch.tensor(alive, device=self.device)
+        zeros = lambda: torch.zeros(self.n_runs, dtype=torch.float64, device=self.device)  # noqa: E731
+        self._d_sum, self._g_sum, self._n_d = zeros(), zeros(), zeros()
+        everyone = len(self._alive) == self.n_runs
+        max_critic = max(self.n_critic[e] for e in self._alive)
+        # Runs taking their s-th critic update of the batch; None stands for every run (the fast path).
+        self._critic_runs = []
+        for s in range(max_critic):
+            runs = [e for e in self._alive if self.n_critic[e] > s]
+            self._critic_runs.append(None if len(runs) == self.n_runs else runs)
+        self._g_runs = None if everyone else self._alive
+        return True
 
-        def part(t, runs):
-            return t if runs is None else t[torch.tensor(runs, device=self.device)]
+    def _part(self, tensor, runs):
+        return tensor if runs is None else tensor[torch.tensor(runs, device=self.device)]
 
-        for b in range(c.batches_per_epoch):
-            real_all = self.data[:, b * c.batch_size:(b + 1) * c.batch_size]
-            d_noise, g_noise, mix = self._draw_batch_noise(alive)
-            for s, runs in enumerate(steps):
-                runs = None if len(runs) == self.n_runs else runs
-                loss = self._d_step(runs, part(real_all, runs), part(d_noise[s], runs),
-                                    None if mix is None else part(mix[s], runs))
-                if runs is None:
-                    d_sum += loss
-                    n_d += 1
-                else:
-                    index = torch.tensor(runs, device=self.device)
-                    d_sum.index_add_(0, index, loss.double())
-                    n_d.index_add_(0, index, torch.ones(len(runs), dtype=torch.float64, device=self.device))
-            g_runs = None if everyone else alive
-            loss = self._g_step(g_runs, part(g_noise, g_runs))
-            if alive_index is None:
-                g_sum += loss
+    def train_batch(self, b):
+        """The post's inner loop for batch b: n_critic critic updates, then one generator update."""
+        c = self.shared
+        real_all = self.data[:, b * c.batch_size:(b + 1) * c.batch_size]
+        d_noise, g_noise, mix = self._draw_batch_noise(self._alive)
+        for s, runs in enumerate(self._critic_runs):
+            loss = self._d_step(runs, self._part(real_all, runs), self._part(d_noise[s], runs),
+                                None if mix is None else self._part(mix[s], runs))
+            if runs is None:
+                self._d_sum += loss
+                self._n_d += 1
             else:
-                g_sum.index_add_(0, alive_index, loss.double())
+                index = torch.tensor(runs, device=self.device)
+                self._d_sum.index_add_(0, index, loss.double())
+                self._n_d.index_add_(0, index, torch.ones(len(runs), dtype=torch.float64, device=self.device))
+        loss = self._g_step(self._g_runs, self._part(g_noise, self._g_runs))
+        if self._g_runs is None:
+            self._g_sum += loss
+        else:
+            self._g_sum.index_add_(0, torch.tensor(self._g_runs, device=self.device), loss.double())
 
-        d_mean = (d_sum / n_d.clamp(min=1)).cpu()
-        g_mean = (g_sum / c.batches_per_epoch).cpu()
+    def end_epoch(self):
+        """Record the epoch's mean losses, stop runs that diverged, evaluate, advance the epoch."""
+        c = self.shared
+        d_mean = (self._d_sum / self._n_d.clamp(min=1)).cpu()
+        g_mean = (self._g_sum / c.batches_per_epoch).cpu()
         epoch = self.epoch
-        for e in alive:
+        for e in self._alive:
             log = self.logs[e]
             log.epoch_logs["d_loss"].append(float(d_mean[e]))
             log.epoch_logs["g_loss"].append(float(g_mean[e]))
@@ -376,7 +412,6 @@ class StackTrainer:
             for log in self.logs:
                 if log.status == "running":
                     log.status = "completed"
-        self.wall_time += time.perf_counter() - start
 
     def train(self, on_epoch=None):
         """Train to the configured number of epochs; `on_epoch(self)` is called after each one."""
@@ -400,10 +435,8 @@ class StackTrainer:
         return {
             "epoch": self.epoch,
             "wall_time": self.wall_time,
-            "g_params": [p.detach().cpu() for p in self.g_params],
-            "d_params": [p.detach().cpu() for p in self.d_params],
-            "opt_state": {net: {k: ([t.cpu() for t in v] if isinstance(v, list) else v.cpu())
-                                for k, v in s.items()} for net, s in self.opt_state.items()},
+            "nets": {net: {key: state[key].detach().cpu() for key in ("flat", "exp_avg", "exp_avg_sq", "iterations")}
+                     for net, state in self.nets.items()},
             "data": self.data.cpu(),
             "generators": [{k: g.get_state() for k, g in gens.items()} for gens in self.generators],
             "logs": [log.to_state() for log in self.logs],
@@ -415,15 +448,9 @@ class StackTrainer:
             raise TrainingError("checkpoint belongs to other configs")
         self.epoch, self.wall_time = state["epoch"], state["wall_time"]
         with torch.no_grad():
-            for mine, saved in zip(self.g_params + self.d_params, state["g_params"] + state["d_params"]):
-                mine.copy_(saved)
-            for net, s in state["opt_state"].items():
-                for key, value in s.items():
-                    if isinstance(value, list):
-                        for mine, saved in zip(self.opt_state[net][key], value):
-                            mine.copy_(saved)
-                    else:
-                        self.opt_state[net][key].copy_(value)
+            for net, saved in state["nets"].items():
+                for key, value in saved.items():
+                    self.nets[net][key].copy_(value)
             self.data.copy_(state["data"])
         for gens, saved in zip(self.generators, state["generators"]):
             for key, g in gens.items():
@@ -482,7 +509,7 @@ def train_reference(config, progress=False):
                     with torch.no_grad():
                         for p in discriminator.parameters():
                             p.clamp_(-config.clip, config.clip)
-                d_total += float(d_loss)
+                d_total += float(d_loss.detach())
             for p in discriminator.parameters():
                 p.requires_grad_(False)  # the frozen D of the post's combined model
             d_fake = critic(generator(z[-1])[None])[..., 0]
@@ -493,7 +520,7 @@ def train_reference(config, progress=False):
             g_opt.step()
             for p in discriminator.parameters():
                 p.requires_grad_(True)
-            g_total += float(g_loss)
+            g_total += float(g_loss.detach())
         d_mean = d_total / (config.batches_per_epoch * config.n_critic)
         g_mean = g_total / config.batches_per_epoch
         log.epoch_logs["d_loss"].append(d_mean)
