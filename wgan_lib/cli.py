@@ -78,7 +78,7 @@ def cmd_bench(args):
     from .bench import run_benchmark
 
     device = resolve_device(args.device)
-    run_benchmark(device=device, quick=args.quick)
+    run_benchmark(device=device, quick=args.quick, profile=args.profile)
     return 0
 
 
@@ -143,6 +143,7 @@ def build_parser():
     bench = sub.add_parser("bench", help="measure training speed of the plain loop and the stacked trainer")
     bench.add_argument("--device", default="cpu", help="cpu or cuda")
     bench.add_argument("--quick", action="store_true", help="a few iterations only (for tests)")
+    bench.add_argument("--profile", action="store_true", help="also print torch.profiler's table for E = 11")
     bench.set_defaults(func=cmd_bench)
     return parser
 

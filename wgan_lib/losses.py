@@ -37,13 +37,12 @@ def plummer_kernel(a, b, dim=3.0, eps=1.0):
 
     `dim` and `eps` may be floats or tensors of shape (E, 1, 1).
     """
-    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: one batched product instead of an (E, n, m, 2) tensor.
-    # Its rounding (about 1e-6 of |a|^2) is far below eps^2 = 1, the kernel's smallest scale.
-    squared = (a * a).sum(-1)[:, :, None] + (b * b).sum(-1)[:, None, :] - 2.0 * torch.bmm(a, b.transpose(1, 2))
-    shifted = squared.clamp(min=0.0) + eps**2
+    # torch.cdist uses |a|^2 + |b|^2 - 2 a.b for large sets: its rounding (about 1e-6 of |a|^2)
+    # is far below eps^2 = 1, the kernel's smallest scale. The passes after it work in place.
+    shifted = torch.cdist(a, b).square_().add_(eps**2)
     if bool(torch.all(torch.as_tensor(dim) == 3.0)):
-        return shifted.rsqrt()  # the default d = 3: exponent -1/2, rsqrt is exact and fast
-    return shifted ** (-(dim - 2.0) / 2.0)
+        return shifted.rsqrt_()  # the default d = 3: exponent -1/2
+    return shifted.pow_(-(dim - 2.0) / 2.0)
 
 
 def coulomb_potential(points, real, fake, dim=3.0, eps=1.0):

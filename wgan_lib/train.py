@@ -459,76 +459,97 @@ class StackTrainer:
             log.load_state(saved)
 
 
-def train_reference(config, progress=False):
+class ReferenceTrainer:
     """The plain one-run loop: nn.Sequential networks, KerasAdam, the post's schedule.
 
-    Draws the same random numbers as `StackTrainer` for this run, in the same order.
+    Written as the post's Keras script reads, one run at a time; it draws the same random numbers
+    as `StackTrainer` does for this run, in the same order. `train_reference` runs it to the end.
     """
-    gens = run_generators(config.seed)
-    data = sample_grid(config.samples_per_center, GRID_STD, gens["data"])
-    generator = build_mlp(generator_sizes(config), config.activation, gens["init"])
-    discriminator = build_mlp(discriminator_sizes(config), config.activation, gens["init"])
-    opt = dict(lr=config.lr, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon, decay=config.decay)
-    g_opt = KerasAdam(generator.parameters(), **opt)
-    d_opt = KerasAdam(discriminator.parameters(), **opt)
-    log = RunLog(config)
-    grid = plot_grid(config)
-    batch = config.batch_size
 
-    def critic(x):  # stacked-form view of D for the shared loss functions: (1, n, 2) -> (1, n, 1)
-        return discriminator(x[0])[None]
+    def __init__(self, config):
+        self.config = c = config
+        self.gens = run_generators(c.seed)
+        self.data = sample_grid(c.samples_per_center, GRID_STD, self.gens["data"])
+        self.generator = build_mlp(generator_sizes(c), c.activation, self.gens["init"])
+        self.discriminator = build_mlp(discriminator_sizes(c), c.activation, self.gens["init"])
+        opt = dict(lr=c.lr, beta_1=c.beta_1, beta_2=c.beta_2, epsilon=c.epsilon, decay=c.decay)
+        self.g_opt = KerasAdam(self.generator.parameters(), **opt)
+        self.d_opt = KerasAdam(self.discriminator.parameters(), **opt)
+        self.log = RunLog(c)
+        self.grid = plot_grid(c)
+        self.epoch = 0
 
-    from tqdm.auto import trange
+    def critic(self, x):
+        """D in the stacked form the shared loss functions take: (1, n, 2) -> (1, n, 1)."""
+        return self.discriminator(x[0])[None]
 
-    for epoch in trange(config.epochs, disable=not progress, desc=config.case, unit="epoch"):
-        data = data[torch.randperm(len(data), generator=gens["train"])]
-        d_total, g_total = 0.0, 0.0
-        for b in range(config.batches_per_epoch):
-            real = data[b * batch:(b + 1) * batch][None]
-            z = sample_noise((config.n_critic + 1, batch, config.noise_dim), config.noise, gens["train"])
-            mix = (torch.rand(config.n_critic, batch, 1, generator=gens["train"])
-                   if config.loss == "wgan-gp" else None)
-            for s in range(config.n_critic):
+    def begin_epoch(self):
+        self.data = self.data[torch.randperm(len(self.data), generator=self.gens["train"])]
+        self.d_total, self.g_total = 0.0, 0.0
+
+    def train_batch(self, b):
+        c, batch = self.config, self.config.batch_size
+        real = self.data[b * batch:(b + 1) * batch][None]
+        z = sample_noise((c.n_critic + 1, batch, c.noise_dim), c.noise, self.gens["train"])
+        mix = torch.rand(c.n_critic, batch, 1, generator=self.gens["train"]) if c.loss == "wgan-gp" else None
+        for s in range(c.n_critic):
+            with torch.no_grad():
+                fake = self.generator(z[s])[None]
+            out = self.critic(torch.cat([real, fake], 1))[..., 0]
+            d_real, d_fake = out[:, :batch], out[:, batch:]
+            if c.loss == "standard":
+                d_loss = losses.standard_d_loss(d_real, d_fake)
+            elif c.loss == "wgan":
+                d_loss = losses.wgan_d_loss(d_real, d_fake)
+            elif c.loss == "coulomb":
+                d_loss = losses.coulomb_d_loss(d_real, d_fake, real, fake, c.coulomb_dim, c.coulomb_eps)
+            else:
+                d_loss = (losses.wgan_gp_d_loss(d_real, d_fake)
+                          + c.gp_lambda * losses.gradient_penalty(self.critic, real, fake, mix[s][None]))
+            self.d_opt.zero_grad()
+            d_loss.sum().backward()
+            self.d_opt.step()
+            if c.clip is not None:
                 with torch.no_grad():
-                    fake = generator(z[s])[None]
-                out = critic(torch.cat([real, fake], 1))[..., 0]
-                d_real, d_fake = out[:, :batch], out[:, batch:]
-                if config.loss == "standard":
-                    d_loss = losses.standard_d_loss(d_real, d_fake)
-                elif config.loss == "wgan":
-                    d_loss = losses.wgan_d_loss(d_real, d_fake)
-                elif config.loss == "coulomb":
-                    d_loss = losses.coulomb_d_loss(d_real, d_fake, real, fake, config.coulomb_dim, config.coulomb_eps)
-                else:
-                    d_loss = (losses.wgan_gp_d_loss(d_real, d_fake)
-                              + config.gp_lambda * losses.gradient_penalty(critic, real, fake, mix[s][None]))
-                d_opt.zero_grad()
-                d_loss.sum().backward()
-                d_opt.step()
-                if config.clip is not None:
-                    with torch.no_grad():
-                        for p in discriminator.parameters():
-                            p.clamp_(-config.clip, config.clip)
-                d_total += float(d_loss.detach())
-            for p in discriminator.parameters():
-                p.requires_grad_(False)  # the frozen D of the post's combined model
-            d_fake = critic(generator(z[-1])[None])[..., 0]
-            g_loss = (losses.standard_g_loss(d_fake) if config.loss == "standard"
-                      else losses.mean_output_g_loss(d_fake))
-            g_opt.zero_grad()
-            g_loss.sum().backward()
-            g_opt.step()
-            for p in discriminator.parameters():
-                p.requires_grad_(True)
-            g_total += float(g_loss.detach())
-        d_mean = d_total / (config.batches_per_epoch * config.n_critic)
-        g_mean = g_total / config.batches_per_epoch
+                    for p in self.discriminator.parameters():
+                        p.clamp_(-c.clip, c.clip)
+            self.d_total += float(d_loss.detach())
+        for p in self.discriminator.parameters():
+            p.requires_grad_(False)  # the frozen D of the post's combined model
+        d_fake = self.critic(self.generator(z[-1])[None])[..., 0]
+        g_loss = losses.standard_g_loss(d_fake) if c.loss == "standard" else losses.mean_output_g_loss(d_fake)
+        self.g_opt.zero_grad()
+        g_loss.sum().backward()
+        self.g_opt.step()
+        for p in self.discriminator.parameters():
+            p.requires_grad_(True)
+        self.g_total += float(g_loss.detach())
+
+    def end_epoch(self):
+        c, log = self.config, self.log
+        d_mean = self.d_total / (c.batches_per_epoch * c.n_critic)
+        g_mean = self.g_total / c.batches_per_epoch
         log.epoch_logs["d_loss"].append(d_mean)
         log.epoch_logs["g_loss"].append(g_mean)
-        g_params, d_params = sequential_to_stacked(generator), sequential_to_stacked(discriminator)
-        if check_finite(log, epoch, d_mean, g_mean, {"discriminator": d_params, "generator": g_params}):
+        g_params, d_params = sequential_to_stacked(self.generator), sequential_to_stacked(self.discriminator)
+        if not check_finite(log, self.epoch, d_mean, g_mean, {"discriminator": d_params, "generator": g_params}):
+            evaluate_epoch([log], g_params, d_params, self.epoch, [self.gens["eval"]], self.grid,
+                           self.epoch in c.snapshots)
+        self.epoch += 1
+        if self.epoch == c.epochs and log.status == "running":
+            log.status = "completed"
+
+
+def train_reference(config, progress=False):
+    """Train one run with the plain loop; return (RunLog, generator module, discriminator module)."""
+    from tqdm.auto import trange
+
+    trainer = ReferenceTrainer(config)
+    for _ in trange(config.epochs, disable=not progress, desc=config.case, unit="epoch"):
+        trainer.begin_epoch()
+        for b in range(config.batches_per_epoch):
+            trainer.train_batch(b)
+        trainer.end_epoch()
+        if trainer.log.status != "running":
             break
-        evaluate_epoch([log], g_params, d_params, epoch, [gens["eval"]], grid, epoch in config.snapshots)
-    if log.status == "running":
-        log.status = "completed"
-    return log, generator, discriminator
+    return trainer.log, trainer.generator, trainer.discriminator

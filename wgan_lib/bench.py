@@ -1,0 +1,95 @@
+"""`python -m wgan_lib bench`: training speed of the plain loop and the stacked trainer, in one process.
+
+A run-iteration is one batch of the post's loop for one run (n_critic critic updates and one
+generator update). Measured, in this order and on the same machine state:
+- the plain loop (`ReferenceTrainer`, the success case);
+- the stacked trainer with E = 1 (the success case), E = 11 (the eleven cases of `reproduce`, one
+  stack, failure-6's n_critic = 5 included) and E = 110 (ten seeds of each case).
+Each line gives run-iterations per second, the ratio to the plain loop, and the peak memory so
+far; the last lines give the wall time that the post's full schedule (195 batches x 1000 epochs)
+implies for the eleven runs and for 110. Timings on a shared machine are noisy: compare ratios
+from one invocation, not numbers across invocations.
+"""
+import resource
+import time
+
+import torch
+
+from .cases import CASES
+from .train import ReferenceTrainer, StackTrainer
+
+FULL_SCHEDULE_ITERATIONS = 195 * 1000
+
+
+def _peak_memory_mb(device):
+    if str(device).startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _sync(device):
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_iterations(trainer, n_batches, iterations, warmup, device):
+    """Seconds per iteration of `trainer.train_batch`, after `warmup` untimed ones."""
+    trainer.begin_epoch()
+    for b in range(warmup):
+        trainer.train_batch(b % n_batches)
+    _sync(device)
+    start = time.perf_counter()
+    for b in range(iterations):
+        trainer.train_batch((warmup + b) % n_batches)
+    _sync(device)
+    return (time.perf_counter() - start) / iterations
+
+
+def eleven_cases(seeds=1):
+    return [case.config(seed=case.config().seed + 1000 * s) for s in range(seeds) for case in CASES.values()]
+
+
+def run_benchmark(device="cpu", quick=False, profile=False):
+    torch.manual_seed(0)
+    if device == "cpu":
+        print(f"device: cpu, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    else:
+        print(f"device: {device} ({torch.cuda.get_device_name()}), torch {torch.__version__}")
+    success = CASES["success"].config()
+    n = (lambda full: max(2, full // 25)) if quick else (lambda full: full)
+    rows = []
+
+    plain = ReferenceTrainer(success)
+    seconds = time_iterations(plain, success.batches_per_epoch, n(100), n(10) // 2 + 1, "cpu")
+    plain_rate = 1.0 / seconds
+    rows.append(("plain loop (cpu), success case", 1, plain_rate, _peak_memory_mb("cpu")))
+
+    for label, configs, iterations in [
+        ("stacked, success case", [success], n(100)),
+        ("stacked, the eleven cases", eleven_cases(), n(50)),
+        ("stacked, ten seeds of each case", eleven_cases(10), n(10)),
+    ]:
+        trainer = StackTrainer(configs, device=device)
+        seconds = time_iterations(trainer, success.batches_per_epoch, iterations, 1 if quick else 3, device)
+        rows.append((f"{label} ({device})", len(configs), len(configs) / seconds, _peak_memory_mb(device)))
+        if profile and len(configs) == 11:
+            from torch.profiler import ProfilerActivity, profile as torch_profile
+
+            with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+                for b in range(10):
+                    trainer.train_batch(b)
+            print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+        del trainer
+
+    print(f"{'trainer':<48}{'E':>5}{'run-it/s':>11}{'ms/run-it':>11}{'x plain':>9}{'peak MB':>10}")
+    for label, e, rate, mem in rows:
+        print(f"{label:<48}{e:>5}{rate:>11.1f}{1e3 / rate:>11.3f}{rate / plain_rate:>9.2f}{mem:>10.0f}")
+    stack11 = rows[2][2] / 11  # stack iterations per second, 11 runs each
+    stack110 = rows[3][2] / 110
+    print(f"implied wall time of the post's schedule ({FULL_SCHEDULE_ITERATIONS} iterations):")
+    print(f"  eleven runs, plain loop one after another: {11 * FULL_SCHEDULE_ITERATIONS / plain_rate / 60:8.1f} min"
+          " (failure-6's n_critic = 5 not counted)")
+    print(f"  eleven runs, one stack:                    {FULL_SCHEDULE_ITERATIONS / stack11 / 60:8.1f} min")
+    print(f"  110 runs (ten seeds each), one stack:      {FULL_SCHEDULE_ITERATIONS / stack110 / 60:8.1f} min")
+    print("  (training only; snapshots and metrics add about 1 s per run per snapshot)")
+    return rows
