@@ -130,11 +130,12 @@ def build_parser():
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 
-    rep = sub.add_parser("reproduce", help="train every case at the post's schedule into the results folder")
+    rep = sub.add_parser("reproduce", help="train every case and study at the post's schedule into the results folder")
     rep.add_argument("--out", type=Path, default=DEFAULT_RESULTS_DIR)
     rep.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
     rep.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
-    rep.add_argument("--cases", nargs="+", metavar="CASE", help="only these cases")
+    rep.add_argument("--cases", nargs="+", metavar="NAME",
+                     help="only these cases or studies (clip-sweep, no-clip-search); default: all")
     rep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
     rep.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
     rep.add_argument("--quiet", action="store_true")

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from filelock import FileLock, Timeout
 
-from .cases import CASES
+from .cases import stored_configs
 from .store import code_fingerprint, load_run, provenance, run_name, run_status, save_run
 from .train import SHARED_FIELDS, StackTrainer
 
@@ -100,13 +100,7 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
               checkpoint_every=None):
     """Train every case that is missing, stale or damaged in `out_dir`; return an exit status."""
     out_dir = Path(out_dir)
-    names = cases or list(CASES)
-    configs = []
-    for name in names:
-        from .cases import get_case
-
-        changes = {} if epochs is None else {"epochs": epochs}
-        configs.append(get_case(name).config(**changes))
+    configs = stored_configs(cases, **({} if epochs is None else {"epochs": epochs}))
     todo = []
     for config in configs:
         status = run_status(out_dir / run_name(config))

@@ -1,0 +1,68 @@
+"""What the book's chapters call to get runs: stored ones when they are there, trained ones when not.
+
+The chapters read the full-schedule runs stored in `results/` (made by `python -m wgan_lib
+reproduce`). A run that is missing, damaged, stale or stored for another config is trained on the
+spot, with a progress bar, and stored, so a chapter never fails for want of a result.
+
+Two environment variables serve tests and impatient readers:
+- WGAN_RESULTS: the results folder (default: `results/` at the repository root);
+- WGAN_BOOK_EPOCHS: train and read runs with this many epochs instead of the post's 1000.
+"""
+import os
+import sys
+from pathlib import Path
+
+from .cases import get_case, stored_configs
+from .store import load_run, run_name, run_status
+
+RESULTS_ENV = "WGAN_RESULTS"
+EPOCHS_ENV = "WGAN_BOOK_EPOCHS"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def results_dir():
+    return Path(os.environ.get(RESULTS_ENV) or REPO_ROOT / "results")
+
+
+def _schedule_changes():
+    epochs = os.environ.get(EPOCHS_ENV)
+    return {"epochs": int(epochs)} if epochs else {}
+
+
+def _current(config):
+    path = results_dir() / run_name(config)
+    if run_status(path) != "ok":
+        return None
+    stored = load_run(path, warn_stale=False)
+    return stored if stored.config == config else None
+
+
+def load_configs(configs, progress=True):
+    """Stored runs for `configs`, training (in one stack) those not stored as they are now."""
+    configs = [c.replace(**_schedule_changes()) for c in configs]
+    runs = {run_name(c): _current(c) for c in configs}
+    missing = [c for c in configs if runs[run_name(c)] is None]
+    if missing:
+        from .runner import train_and_store
+
+        names = ", ".join(run_name(c) for c in missing)
+        print(f"not stored for the current code: {names}; training {len(missing)} run(s) "
+              f"for {missing[0].epochs} epochs", file=sys.stderr)
+        train_and_store(missing, results_dir(), progress=progress)
+        for c in missing:
+            runs[run_name(c)] = load_run(results_dir() / run_name(c))
+    return [runs[run_name(c)] for c in configs]
+
+
+def load_case(name):
+    """The stored run of one case of the post (see `python -m wgan_lib list`)."""
+    return load_configs([get_case(name).config()])[0]
+
+
+def load_cases(names):
+    return load_configs([get_case(n).config() for n in names])
+
+
+def load_study(name):
+    """The runs of a study: 'clip-sweep' or 'no-clip-search'."""
+    return load_configs(stored_configs([name]))
