@@ -1,0 +1,202 @@
+"""Tests of wgan_lib.losses against literal formulas (reference.md sections 1, 3, 4).
+
+Every loss takes D's outputs with a leading run axis, (E, n), and returns (E,). Most checks run in
+float64, where the library's arithmetic and the literal formula agree to ~1e-15 relative; the
+float32 checks state their own tolerance.
+"""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from wgan_lib import losses
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # 2 cores shared with other jobs: one intra-op thread avoids spinning threads (speed only).
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def random_outputs(seed, runs=3, n=16, scale=3.0):
+    gen = torch.Generator().manual_seed(seed)
+    d_real = torch.randn(runs, n, generator=gen, dtype=torch.float64) * scale
+    d_fake = torch.randn(runs, n, generator=gen, dtype=torch.float64) * scale + 1.0
+    return d_real, d_fake
+
+
+# ----------------------------------------------------------------------------- WGAN
+
+
+def test_wgan_d_loss_is_mean_label_times_output_over_concatenation():
+    d_real, d_fake = random_outputs(0)
+    out = torch.cat([d_real, d_fake], 1)
+    labels = torch.cat([torch.ones_like(d_real), -torch.ones_like(d_fake)], 1)  # the post: +1 real, -1 fake
+    literal = (labels * out).mean(1)
+    got = losses.wgan_d_loss(d_real, d_fake)
+    assert got.shape == (3,)
+    torch.testing.assert_close(got, literal, rtol=1e-13, atol=1e-13)  # float64, 32 terms
+    torch.testing.assert_close(got, 0.5 * (d_real.mean(1) - d_fake.mean(1)), rtol=1e-13, atol=1e-13)
+
+
+def test_wgan_sign_low_on_real_high_on_fake_lowers_the_loss():
+    # The post's critic is trained towards low D on real and high D on fake points.
+    good = losses.wgan_d_loss(torch.full((1, 4), -1.0), torch.full((1, 4), 1.0))
+    bad = losses.wgan_d_loss(torch.full((1, 4), 1.0), torch.full((1, 4), -1.0))
+    assert good.item() == -1.0 and bad.item() == 1.0
+
+
+def test_mean_output_g_loss_and_wgan_gp_loss():
+    d_real, d_fake = random_outputs(1)
+    torch.testing.assert_close(losses.mean_output_g_loss(d_fake), d_fake.mean(1), rtol=1e-13, atol=1e-13)
+    # WGAN-GP's critic term is not halved (its lambda was tuned for this scale).
+    torch.testing.assert_close(losses.wgan_gp_d_loss(d_real, d_fake), d_real.mean(1) - d_fake.mean(1),
+                               rtol=1e-13, atol=1e-13)
+
+
+# ----------------------------------------------------------------------------- standard GAN
+
+
+@pytest.mark.parametrize("scale", [1.0, 40.0])  # 40: logits up to ~150, where a naive log(sigmoid) fails
+def test_standard_losses_equal_bce_with_logits(scale):
+    d_real, d_fake = random_outputs(2, scale=scale)
+    logits = torch.cat([d_real, d_fake], 1)
+    labels = torch.cat([torch.ones_like(d_real), torch.zeros_like(d_fake)], 1)
+    expected_d = torch.stack([F.binary_cross_entropy_with_logits(logits[e], labels[e]) for e in range(3)])
+    # Tolerance: F.softplus returns x itself above its threshold 20, dropping log1p(exp(-x)) <=
+    # exp(-20) = 2e-9 per term; relative to a mean of such terms (> 1) that is < 2e-9. Far below
+    # float32 resolution (the trainer's dtype), and far below any real error (e.g. a wrong label).
+    torch.testing.assert_close(losses.standard_d_loss(d_real, d_fake), expected_d, rtol=2e-9, atol=1e-12)
+    expected_g = torch.stack([F.binary_cross_entropy_with_logits(d_fake[e], torch.ones_like(d_fake[e]))
+                              for e in range(3)])
+    torch.testing.assert_close(losses.standard_g_loss(d_fake), expected_g, rtol=2e-9, atol=1e-12)
+    assert torch.isfinite(losses.standard_d_loss(d_real, d_fake)).all()
+
+
+# ----------------------------------------------------------------------------- Coulomb GAN
+
+S2, S5, S6 = 1 / math.sqrt(2), 1 / math.sqrt(5), 1 / math.sqrt(6)  # 0.7071067811865475, 0.4472135954999579, 0.4082482904638631
+
+
+def test_plummer_kernel_hand_case_d3_eps1():
+    """Points (0,0), (1,0), (0,2); squared distances 1 (0-1), 4 (0-2), 5 (1-2); k = 1/sqrt(r^2 + 1)."""
+    pts = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]]], dtype=torch.float64)
+    expected = torch.tensor([[[1.0, 0.7071067811865475, 0.4472135954999579],
+                              [0.7071067811865475, 1.0, 0.4082482904638631],
+                              [0.4472135954999579, 0.4082482904638631, 1.0]]], dtype=torch.float64)
+    torch.testing.assert_close(losses.plummer_kernel(pts, pts, 3.0, 1.0), expected, rtol=1e-14, atol=1e-14)
+    # Non-square: a = first two points, b = all three -> (1, 2, 3)
+    torch.testing.assert_close(losses.plummer_kernel(pts[:, :2], pts), expected[:, :2], rtol=1e-14, atol=1e-14)
+
+
+def test_plummer_kernel_hand_case_d5_eps_half():
+    """d = 5, eps = 0.5: k = (r^2 + 0.25)^(-3/2): r^2 = 0 -> 8, 1 -> 0.7155417527999327,
+    4 -> 0.11413441178180375, 5 -> 0.08313062485180663."""
+    pts = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]]], dtype=torch.float64)
+    expected = torch.tensor([[[8.0, 0.7155417527999327, 0.11413441178180375],
+                              [0.7155417527999327, 8.0, 0.08313062485180663],
+                              [0.11413441178180375, 0.08313062485180663, 8.0]]], dtype=torch.float64)
+    torch.testing.assert_close(losses.plummer_kernel(pts, pts, 5.0, 0.5), expected, rtol=1e-13, atol=1e-13)
+
+
+def direct_plummer(a, b, dim, eps):
+    """The definition, with the differences taken first (float64)."""
+    a, b = a.double(), b.double()
+    squared = ((a[:, :, None, :] - b[:, None, :, :]) ** 2).sum(-1)
+    return (squared + eps**2) ** (-(dim - 2.0) / 2.0)
+
+
+@pytest.mark.parametrize("dim, eps", [(3.0, 1.0), (5.0, 0.5), (4.5, 2.0)])
+def test_plummer_kernel_matches_definition(dim, eps):
+    gen = torch.Generator().manual_seed(3)
+    a = torch.rand(2, 40, 2, generator=gen) * 12 - 6  # the plotted area, [-6, 6]^2
+    b = torch.rand(2, 30, 2, generator=gen) * 12 - 6
+    b[:, :10] = a[:, :10] + torch.randn(2, 10, 2, generator=gen) * 1e-3  # near-coincident pairs
+    expected = direct_plummer(a, b, dim, eps)
+    # float64: the |a|^2 + |b|^2 - 2ab expansion loses ~1e-16 * 72 absolutely in r^2: rtol 1e-12.
+    torch.testing.assert_close(losses.plummer_kernel(a.double(), b.double(), dim, eps), expected,
+                               rtol=1e-12, atol=0)
+    # float32 (what the trainer uses): r^2's error is a few ulps of |a|^2 + |b|^2 <= 144, i.e.
+    # <= 4 * 144 * 6e-8 = 3.5e-5, and the kernel's relative error is (d - 2)/2 * that / eps^2:
+    # 1.7e-5 (d 3, eps 1), 2.1e-4 (d 5, eps 0.5), 1.1e-5 (d 4.5, eps 2). Measured: 6e-6, 5e-5, <1e-5.
+    bound = (dim - 2) / 2 * 3.5e-5 / eps**2
+    torch.testing.assert_close(losses.plummer_kernel(a, b, dim, eps).double(), expected, rtol=bound, atol=0)
+
+
+def test_plummer_kernel_per_run_dim_and_eps_tensors():
+    """The trainer passes dim and eps as (E, 1, 1) tensors, one per run."""
+    gen = torch.Generator().manual_seed(4)
+    a = torch.randn(3, 5, 2, generator=gen, dtype=torch.float64)
+    b = torch.randn(3, 7, 2, generator=gen, dtype=torch.float64)
+    dims = torch.tensor([3.0, 5.0, 3.0], dtype=torch.float64).view(-1, 1, 1)
+    epss = torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64).view(-1, 1, 1)
+    got = losses.plummer_kernel(a, b, dims, epss)
+    for e in range(3):
+        expected = direct_plummer(a[e:e + 1], b[e:e + 1], dims[e].item(), epss[e].item())
+        torch.testing.assert_close(got[e:e + 1], expected, rtol=1e-12, atol=0)
+    # All runs at d = 3 (the rsqrt path) with per-run eps.
+    got3 = losses.plummer_kernel(a, b, torch.full_like(dims, 3.0), epss)
+    for e in range(3):
+        torch.testing.assert_close(got3[e:e + 1], direct_plummer(a[e:e + 1], b[e:e + 1], 3.0, epss[e].item()),
+                                   rtol=1e-12, atol=0)
+
+
+# Real charges at r1 = (0,0), r2 = (2,0); fake ones at f1 = (0,1), f2 = (2,1) (a 2 x 1 rectangle),
+# plus a probe q = (0,-1). Squared distances: r1-r2 4, r1-f1 1, r1-f2 5, r2-f1 5, r2-f2 1, f1-f2 4,
+# q-r1 1, q-r2 5, q-f1 4, q-f2 8. Potential = mean_j k(., fake_j) - mean_j k(., real_j), own charge included:
+#   phi(r1) = phi(r2) = (1/sqrt2 + 1/sqrt6)/2 - (1 + 1/sqrt5)/2 = -0.16592926192477364
+#   phi(f1) = phi(f2) = (1 + 1/sqrt5)/2 - (1/sqrt2 + 1/sqrt6)/2 = +0.16592926192477364
+#   phi(q) = (1/sqrt5 + 1/3)/2 - (1/sqrt2 + 1/sqrt6)/2 = -0.16740407140855967
+REAL = torch.tensor([[[0.0, 0.0], [2.0, 0.0]]], dtype=torch.float64)
+FAKE = torch.tensor([[[0.0, 1.0], [2.0, 1.0]]], dtype=torch.float64)
+PHI_REAL, PHI_FAKE, PHI_Q = -0.16592926192477364, 0.16592926192477364, -0.16740407140855967
+
+
+def test_coulomb_potential_hand_case():
+    points = torch.cat([REAL, FAKE, torch.tensor([[[0.0, -1.0]]], dtype=torch.float64)], 1)
+    got = losses.coulomb_potential(points, REAL, FAKE, 3.0, 1.0)
+    expected = torch.tensor([[PHI_REAL, PHI_REAL, PHI_FAKE, PHI_FAKE, PHI_Q]], dtype=torch.float64)
+    torch.testing.assert_close(got, expected, rtol=1e-14, atol=1e-14)
+
+
+def test_coulomb_d_loss_hand_case_and_constant_target():
+    d_real = torch.tensor([[0.1, -0.3]], dtype=torch.float64, requires_grad=True)
+    d_fake = torch.tensor([[0.2, 0.0]], dtype=torch.float64, requires_grad=True)
+    real, fake = REAL.clone().requires_grad_(), FAKE.clone().requires_grad_()
+    loss = losses.coulomb_d_loss(d_real, d_fake, real, fake, 3.0, 1.0)
+    expected = (((0.2 - PHI_FAKE) ** 2 + (0.0 - PHI_FAKE) ** 2) / 2
+                + ((0.1 - PHI_REAL) ** 2 + (-0.3 - PHI_REAL) ** 2) / 2)
+    assert loss.shape == (1,)
+    assert loss.item() == pytest.approx(expected, rel=1e-13)
+    # The potential is a regression target: no gradient reaches the points through it.
+    grads = torch.autograd.grad(loss.sum(), [d_real, real, fake], allow_unused=True)
+    assert grads[1] is None and grads[2] is None
+    torch.testing.assert_close(grads[0], (d_real.detach() - PHI_REAL), rtol=1e-13, atol=1e-13)  # d/dD mean (D - phi)^2
+
+
+# ----------------------------------------------------------------------------- gradient penalty
+
+
+def test_gradient_penalty_of_linear_critic_is_exact():
+    """D(x) = w . x has gradient w everywhere, so the penalty is (|w| - 1)^2 whatever the points."""
+    w = torch.tensor([[3.0, 4.0], [0.6, 0.8], [1.0, 1.0]], dtype=torch.float64, requires_grad=True)  # |w| = 5, 1, sqrt2
+
+    def critic(x):  # (E, n, 2) -> (E, n, 1)
+        return torch.bmm(x, w[:, :, None])
+
+    gen = torch.Generator().manual_seed(5)
+    real = torch.randn(3, 8, 2, generator=gen, dtype=torch.float64)
+    fake = torch.randn(3, 8, 2, generator=gen, dtype=torch.float64) + 2.0
+    mix = torch.rand(3, 8, 1, generator=gen, dtype=torch.float64)
+    penalty = losses.gradient_penalty(critic, real, fake, mix)
+    expected = torch.tensor([16.0, 0.0, (math.sqrt(2) - 1) ** 2], dtype=torch.float64)
+    torch.testing.assert_close(penalty, expected, rtol=1e-14, atol=1e-14)
+    # WGAN-GP differentiates the penalty with respect to D's weights (create_graph):
+    # d/dw (|w| - 1)^2 = 2 (|w| - 1) w / |w|.
+    (grad_w,) = torch.autograd.grad(penalty.sum(), w)
+    norm = w.detach().norm(dim=1, keepdim=True)
+    torch.testing.assert_close(grad_w, 2 * (norm - 1) * w.detach() / norm, rtol=1e-13, atol=1e-13)
