@@ -122,13 +122,16 @@ def test_run_stores_a_completed_run_and_a_diverged_run_leaves_others_alone(tmp_p
     ok = cli(["run", "success", "--epochs", "1", *TINY, "--out", str(out), "--quiet"], cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "Traceback" not in ok.stderr
-    stored = load_run(out / "success-seed0")
+    # A variant of a case (other epochs, --set) is stored beside the canonical name, never over it.
+    good_dir = Path(ok.stdout.split(": completed")[0].strip())
+    assert good_dir.parent == out and good_dir.name.startswith("success-seed0-")
+    stored = load_run(good_dir)
     assert stored.status == "completed"
     assert stored.failed_epoch is None and stored.reason is None
     assert (stored.config.epochs, stored.config.samples_per_center, stored.config.batch_size) == (1, 64, 64)
     assert len(stored.epoch_logs["d_loss"]) == 1
     assert stored.samples.shape == (1, 200, 2)  # the last epoch is always a snapshot
-    before = _digest(out / "success-seed0")
+    before = _digest(good_dir)
 
     # lr 1e30 without clipping: the first update puts every weight near 1e30, D's output
     # overflows float32 and the losses become NaN in the first epoch (checked: every time).
@@ -137,15 +140,17 @@ def test_run_stores_a_completed_run_and_a_diverged_run_leaves_others_alone(tmp_p
     assert bad.returncode == 1, (bad.stdout, bad.stderr)
     assert "Traceback" not in bad.stderr
     assert "diverged" in bad.stderr and "failure-1-seed0" in bad.stderr
-    diverged = load_run(out / "failure-1-seed0")
+    bad_dir = Path(bad.stderr.split(": diverged")[0].strip().splitlines()[-1])
+    assert bad_dir.parent == out and bad_dir.name.startswith("failure-1-seed0-")
+    diverged = load_run(bad_dir)
     assert diverged.status == "diverged"
     assert diverged.failed_epoch == 0
     assert diverged.reason and "nan" in diverged.reason.lower()
     assert diverged.reason in bad.stderr
     assert diverged.config.lr == 1e30 and diverged.config.clip is None
     # The other run's files are byte for byte what they were, and it still loads as completed.
-    assert _digest(out / "success-seed0") == before
-    assert load_run(out / "success-seed0").status == "completed"
+    assert _digest(good_dir) == before
+    assert load_run(good_dir).status == "completed"
     # No temporary folders or checkpoints are left behind.
-    assert sorted(p.name for p in out.iterdir()) == [".checkpoints", ".locks", "failure-1-seed0", "success-seed0"]
+    assert sorted(p.name for p in out.iterdir()) == [".checkpoints", ".locks", bad_dir.name, good_dir.name]
     assert not list((out / ".checkpoints").iterdir())

@@ -81,11 +81,10 @@ def test_direct_construction_is_validated(name, value):
 
 
 def test_stack_trainer_rejects_an_invalid_config():
-    """A Config built without `replace` reaches the trainer unvalidated: NaN lr would train silently."""
-    bad = Config(lr=NAN, samples_per_center=8, batch_size=8, epochs=1, g_width=4, d_width=4,
-                 n_eval_samples=10, plot_resolution=3)
+    """A NaN lr never reaches the trainer: the Config itself refuses it."""
     with pytest.raises(ConfigError, match="lr"):
-        StackTrainer([bad])
+        StackTrainer([Config(lr=NAN, samples_per_center=8, batch_size=8, epochs=1, g_width=4, d_width=4,
+                             n_eval_samples=10, plot_resolution=3)])
 
 
 def test_unknown_case():

@@ -1,8 +1,10 @@
 """What the book's chapters call to get runs: stored ones when they are there, trained ones when not.
 
 The chapters read the full-schedule runs stored in `results/` (made by `python -m wgan_lib
-reproduce`). A run that is missing, damaged, stale or stored for another config is trained on the
-spot, with a progress bar, and stored, so a chapter never fails for want of a result.
+reproduce`). A run that is missing, damaged or stored for another config is trained on the spot,
+with a progress bar, and stored, so a chapter never fails for want of a result. A stale run (made
+by other training code) is used with a warning; the provenance chapter marks it and `reproduce`
+retrains it.
 
 Two environment variables serve tests and impatient readers:
 - WGAN_RESULTS: the results folder (default: `results/` at the repository root);
@@ -31,9 +33,9 @@ def _schedule_changes():
 
 def _current(config):
     path = results_dir() / run_name(config)
-    if run_status(path) != "ok":
+    if run_status(path) not in ("ok", "stale"):
         return None
-    stored = load_run(path, warn_stale=False)
+    stored = load_run(path)
     return stored if stored.config == config else None
 
 

@@ -57,6 +57,9 @@ class Config:
     plot_resolution: int = 101
     seed: int = 0
 
+    def __post_init__(self):
+        validate(self)
+
     @property
     def n_samples(self):
         return 25 * self.samples_per_center
@@ -73,7 +76,7 @@ class Config:
         return tuple(sorted(set(range(0, self.epochs, self.snapshot_every)) | {self.epochs - 1}))
 
     def replace(self, **changes):
-        return validate(dataclasses.replace(self, **changes))
+        return dataclasses.replace(self, **changes)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -87,7 +90,7 @@ class Config:
         values = dict(values)
         if isinstance(values.get("snapshot_epochs"), list):
             values["snapshot_epochs"] = tuple(values["snapshot_epochs"])
-        return validate(cls(**values))
+        return cls(**values)
 
     def fingerprint(self):
         """sha256 of the canonical JSON of every field: equal fingerprints, equal runs."""

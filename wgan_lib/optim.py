@@ -6,24 +6,32 @@ Keras and torch.optim.Adam differ in two ways that matter here (reference.md §2
   first, which makes its epsilon effectively sqrt(1 - beta_2^t) times larger early in training.
 - Keras decays the learning rate per update: lr_k = lr / (1 + decay * k), k counted from 0 by
   each optimiser. D's optimiser counts n_critic updates per generator step.
-The step size is computed in float64 and applied in float32; Keras computed it in float32
-(a relative difference of about 1e-7).
+Everything is computed in float32, as Keras's variables were on TensorFlow: the step size, and the
+betas in the moments and in the bias correction alike (the same float32(0.999) in both, so the
+first update has size lr exactly, as in Keras).
 """
+import math
+
 import torch
 
 
 def keras_step_size(lr, beta_1, beta_2, decay, iterations):
-    """lr_t of Keras Adam for update number `iterations` (0-based). Works on floats or tensors."""
-    lr_k = lr / (1.0 + decay * iterations)
-    t = iterations + 1.0
-    return lr_k * (1.0 - beta_2**t) ** 0.5 / (1.0 - beta_1**t)
+    """lr_t of Keras Adam for update number `iterations` (0-based), in float32 arithmetic.
+
+    Takes floats or tensors (broadcast together); returns a float32 tensor.
+    """
+    lr, beta_1, beta_2, decay, k = (torch.as_tensor(x, dtype=torch.float32) for x in
+                                    (lr, beta_1, beta_2, decay, iterations))
+    lr_k = lr / (1.0 + decay * k)
+    t = k + 1.0
+    return lr_k * torch.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
 
 
 def keras_adam_update_(param, grad, exp_avg, exp_avg_sq, step_size, beta_1, beta_2, epsilon):
     """One in-place Keras Adam update; the scalars may be tensors broadcastable to `param`.
 
     The betas are used in the parameter's precision, 1 - beta included, as Keras's float32
-    variables were (1 - float32(0.999) is 0.0010000467, not 0.001).
+    variables were (1 - float32(0.999) is 0.00099998713, not 0.001).
     """
     beta_1 = torch.as_tensor(beta_1, dtype=param.dtype, device=param.device)
     beta_2 = torch.as_tensor(beta_2, dtype=param.dtype, device=param.device)
@@ -40,11 +48,11 @@ class KerasAdam(torch.optim.Optimizer):
 
     def __init__(self, params, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0.0):
         for name, value, ok in [
-            ("lr", lr, lr > 0),
+            ("lr", lr, 0 < lr < math.inf),
             ("beta_1", beta_1, 0 <= beta_1 < 1),
             ("beta_2", beta_2, 0 <= beta_2 < 1),
-            ("epsilon", epsilon, epsilon > 0),
-            ("decay", decay, decay >= 0),
+            ("epsilon", epsilon, 0 < epsilon < math.inf),
+            ("decay", decay, 0 <= decay < math.inf),
         ]:
             if not ok:
                 raise ValueError(f"KerasAdam: invalid {name}: {value!r}")
@@ -60,7 +68,7 @@ class KerasAdam(torch.optim.Optimizer):
         for group in self.param_groups:
             group.setdefault("iterations", 0)
             k = group["iterations"]
-            step_size = keras_step_size(group["lr"], group["beta_1"], group["beta_2"], group["decay"], float(k))
+            step_size = keras_step_size(group["lr"], group["beta_1"], group["beta_2"], group["decay"], k)
             for p in group["params"]:
                 if p.grad is None:
                     continue

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,15 @@ def code_fingerprint():
 
 
 def run_name(config):
-    return f"{config.case}-seed{config.seed}"
+    """`case-seedS` for a case of the post as registered (or a study's run); with a short config
+    fingerprint appended when the config differs from the registered one (other epochs, a --set),
+    so a variant never overwrites the canonical run."""
+    from .cases import CASES
+
+    name = f"{config.case}-seed{config.seed}"
+    if config.case in CASES and config != CASES[config.case].config(seed=config.seed):
+        name += f"-{config.fingerprint()[:8]}"
+    return name
 
 
 def _git_commit():
@@ -200,7 +209,7 @@ def load_run(path, warn_stale=True):
     try:
         with np.load(npz_path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in ("snapshot_epochs", "samples", "d_grid")}
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise RunFileError(f"{npz_path}: unreadable ({err})") from None
     stale = record["code_fingerprint"] != code_fingerprint() or record["config_fingerprint"] != config.fingerprint()
     if stale and warn_stale:

@@ -14,6 +14,7 @@ reference and the benchmark's baseline. Both draw every random number from per-r
 the same order, so a run gives the same numbers alone, in any stack, or in the reference loop
 (up to float rounding of the batched products).
 """
+import copy
 import math
 import time
 
@@ -83,13 +84,14 @@ class RunLog:
 
     def to_state(self):
         """Plain Python values and tensors only, so a checkpoint loads with weights_only=True."""
-        return {"status": self.status, "failed_epoch": self.failed_epoch, "reason": self.reason,
-                "epoch_logs": self.epoch_logs, "snapshot_epochs": self.snapshot_epochs,
-                "samples": [torch.from_numpy(a) for a in self.samples],
-                "d_grid": [torch.from_numpy(a) for a in self.d_grid], "metrics": self.metrics}
+        return copy.deepcopy({
+            "status": self.status, "failed_epoch": self.failed_epoch, "reason": self.reason,
+            "epoch_logs": self.epoch_logs, "snapshot_epochs": self.snapshot_epochs,
+            "samples": [torch.from_numpy(a) for a in self.samples],
+            "d_grid": [torch.from_numpy(a) for a in self.d_grid], "metrics": self.metrics})
 
     def load_state(self, state):
-        for key, value in state.items():
+        for key, value in copy.deepcopy(state).items():
             if key in ("samples", "d_grid"):
                 value = [t.numpy() for t in value]
             setattr(self, key, value)
@@ -181,7 +183,7 @@ class StackTrainer:
                 .requires_grad_(),
                 "shapes": [tuple(p.shape[1:]) for p in layers],
                 "exp_avg": None, "exp_avg_sq": None,
-                "iterations": torch.zeros(self.n_runs, 1, dtype=torch.float64, device=self.device),
+                "iterations": torch.zeros(self.n_runs, 1, device=self.device),  # float32, exact to 2**24
             }
             state = self.nets[net]
             state["exp_avg"] = torch.zeros_like(state["flat"])
@@ -190,7 +192,7 @@ class StackTrainer:
         def per_run(values, dtype=torch.float32):
             return torch.tensor(values, dtype=dtype, device=self.device).view(-1, 1)
 
-        self.hyper = {name: per_run([getattr(c, name) for c in configs], torch.float64)
+        self.hyper = {name: per_run([getattr(c, name) for c in configs])
                       for name in ("lr", "beta_1", "beta_2", "decay")}
         self.epsilon = per_run([c.epsilon for c in configs])
         self.clip = per_run([float("inf") if c.clip is None else c.clip for c in configs])
@@ -235,11 +237,10 @@ class StackTrainer:
         pick = (lambda t: t) if index is None else (lambda t: t[index])
         k = pick(state["iterations"])
         hyper = {name: pick(value) for name, value in self.hyper.items()}
-        step = keras_step_size(hyper["lr"], hyper["beta_1"], hyper["beta_2"], hyper["decay"], k).float()
+        step = keras_step_size(hyper["lr"], hyper["beta_1"], hyper["beta_2"], hyper["decay"], k)
         with torch.no_grad():
             flat, m, v = pick(state["flat"].data), pick(state["exp_avg"]), pick(state["exp_avg_sq"])
-            keras_adam_update_(flat, grad, m, v, step, hyper["beta_1"].float(), hyper["beta_2"].float(),
-                               pick(self.epsilon))
+            keras_adam_update_(flat, grad, m, v, step, hyper["beta_1"], hyper["beta_2"], pick(self.epsilon))
             if index is None:
                 state["iterations"] += 1
             else:
@@ -435,9 +436,10 @@ class StackTrainer:
         return {
             "epoch": self.epoch,
             "wall_time": self.wall_time,
-            "nets": {net: {key: state[key].detach().cpu() for key in ("flat", "exp_avg", "exp_avg_sq", "iterations")}
+            "nets": {net: {key: state[key].detach().cpu().clone()
+                           for key in ("flat", "exp_avg", "exp_avg_sq", "iterations")}
                      for net, state in self.nets.items()},
-            "data": self.data.cpu(),
+            "data": self.data.cpu().clone(),
             "generators": [{k: g.get_state() for k, g in gens.items()} for gens in self.generators],
             "logs": [log.to_state() for log in self.logs],
             "configs": [c.to_dict() for c in self.configs],
