@@ -39,11 +39,12 @@ class Config:
     samples_per_center: int = 4000
     noise: str = "uniform"
     noise_dim: int = 4
-    # Networks: `depth` hidden layers of `width` units each.
+    # Networks: `depth` hidden layers of `width` units each (the post does not give its sizes;
+    # see the book's introduction for how these were chosen).
     g_width: int = 64
-    g_depth: int = 3
+    g_depth: int = 2
     d_width: int = 64
-    d_depth: int = 3
+    d_depth: int = 2
     activation: str = "elu"
     # Loss-specific settings.
     coulomb_dim: float = 3.0
