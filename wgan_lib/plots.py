@@ -169,9 +169,9 @@ def _critic_grid(run, d_grid, d_view):
     return d_grid, "D"
 
 
-def _range_title(label, grid):
+def _range_title(label, grid, sep=": "):
     finite = grid[np.isfinite(grid)]
-    return f"{label}: [{finite.min():.3g}, {finite.max():.3g}]" if finite.size else f"{label}: not finite"
+    return f"{label}{sep}[{finite.min():.3g}, {finite.max():.3g}]" if finite.size else f"{label}{sep}not finite"
 
 
 def _g_title(epoch, metrics):
@@ -180,7 +180,7 @@ def _g_title(epoch, metrics):
     return f"G, epoch {epoch}"
 
 
-def plot_run_grid(run, epochs=None, d_view="auto", panel=1.6, columns=5):
+def plot_run_grid(run, epochs=None, d_view="auto", panel=1.8, columns=5):
     """G's samples (upper row) and D's contours (lower row) at each of `epochs` (default: `epochs_from`),
     wrapped into blocks of at most `columns` epochs. Returns a Figure with 2 * len(epochs) axes.
 
@@ -191,14 +191,14 @@ def plot_run_grid(run, epochs=None, d_view="auto", panel=1.6, columns=5):
     extent = run.config.plot_extent
     ncols = min(columns, len(epochs))
     blocks = -(-len(epochs) // ncols)
-    fig, axes = plt.subplots(2 * blocks, ncols, figsize=(panel * ncols + 0.4, blocks * (2 * panel + 0.7) + 0.3),
+    fig, axes = plt.subplots(2 * blocks, ncols, figsize=(panel * ncols + 0.4, blocks * (2 * panel + 0.9) + 0.3),
                              squeeze=False)
     for k, epoch in enumerate(epochs):
         row, col = 2 * (k // ncols), k % ncols
         samples, d_grid, metrics = snapshot(run, epoch)
         grid, label = _critic_grid(run, d_grid, d_view)
         draw_samples(axes[row, col], samples, extent, _g_title(epoch, metrics))
-        draw_critic(axes[row + 1, col], grid, extent, _range_title(label, grid))
+        draw_critic(axes[row + 1, col], grid, extent, _range_title(f"{label}, epoch {epoch}", grid, "\n"))
     for k in range(len(epochs), blocks * ncols):
         fig.delaxes(axes[2 * (k // ncols), k % ncols])
         fig.delaxes(axes[2 * (k // ncols) + 1, k % ncols])
@@ -341,25 +341,19 @@ def plot_d_range(runs, labels=None, post=POST_NO_CLIP_D_RANGE):
 
 
 # ------------------------------------------------------------------------------- target figure
-def plot_target(points, gmm, ax=None, max_points=20000, zoom=(0.0, 0.0)):
+def plot_target(points, gmm, max_points=20000, zoom=(0.0, 0.0)):
     """The post's "Gaussian Mixture" figure: data points coloured by the fitted GMM component, with
-    each component's mean (x) and 2-standard-deviation ellipse; an inset magnifies the centre `zoom`
-    (None: no inset), where the ellipses are visible."""
+    each component's mean (x) and 2-standard-deviation ellipse. A second panel magnifies the centre
+    `zoom` (None: no second panel), where the ellipses are visible."""
     points = np.asarray(points)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 5))
-    else:
-        fig = ax.figure
     shown = points[np.linspace(0, len(points) - 1, min(len(points), max_points)).astype(int)]
     labels = gmm.predict(shown)
-    targets = [ax]
-    if zoom is not None:
-        inset = ax.inset_axes([0.66, 0.66, 0.33, 0.33])
-        inset.set_xlim(zoom[0] - 0.3, zoom[0] + 0.3)
-        inset.set_ylim(zoom[1] - 0.3, zoom[1] + 0.3)
-        inset.set_xticks([])
-        inset.set_yticks([])
-        targets.append(inset)
+    if zoom is None:
+        fig, ax = plt.subplots(figsize=(5, 5))
+        targets = [ax]
+    else:
+        fig, targets = plt.subplots(1, 2, figsize=(8, 5), gridspec_kw={"width_ratios": [5, 3]})
+        ax = targets[0]
     for target in targets:
         target.scatter(shown[:, 0], shown[:, 1], c=labels % 20, cmap="tab20", vmin=0, vmax=19, s=1, alpha=0.5,
                        rasterized=True)
@@ -370,11 +364,16 @@ def plot_target(points, gmm, ax=None, max_points=20000, zoom=(0.0, 0.0)):
             target.add_patch(Ellipse(mean, w, h, angle=angle, fill=False, color="black", lw=0.8))
         target.scatter(gmm.means_[:, 0], gmm.means_[:, 1], marker="x", color="black", s=20, lw=0.8)
         target.set_aspect("equal")
-    if zoom is not None:
-        ax.indicate_inset_zoom(targets[1], edgecolor="grey")
     ax.set_xlim(-6, 6)
     ax.set_ylim(-6, 6)
-    ax.set_title(f"Gaussian mixture ({len(gmm.means_)} components fitted to {len(points)} points)", fontsize=9)
+    ax.set_title(f"Gaussian mixture: {len(gmm.means_)} components fitted to {len(points)} points", fontsize=9)
+    if zoom is not None:
+        near = targets[1]
+        near.set_xlim(zoom[0] - 0.3, zoom[0] + 0.3)
+        near.set_ylim(zoom[1] - 0.3, zoom[1] + 0.3)
+        near.set_title(f"around ({zoom[0]:g}, {zoom[1]:g}): one component, 2-sd ellipse", fontsize=9)
+        ax.indicate_inset_zoom(near, edgecolor="grey")
+    fig.tight_layout()
     return fig
 
 
@@ -400,7 +399,7 @@ def verdict(run, case=None):
     case = CASES[case or run.config.case] if not hasattr(case, "post_outcome") else case
     ours = run_succeeded(run)
     m = run.final_metrics
-    detail = (f"at epoch {m.get('epoch')}: {m.get('modes', DASH)} modes, "
+    detail = (f"at epoch {m.get('epoch')}: {m.get('modes', DASH)} of 25 modes, "
               f"{_fmt(100 * m['hq_fraction'] if 'hq_fraction' in m else None, '.1f')}% high quality"
               if m else "no snapshot")
     if run.status == "diverged":
@@ -454,19 +453,23 @@ def no_clip_summary(search_runs, failing_run, succeeding_run):
     ok = [r.config.seed for r in search_runs if run_succeeded(r)]
     bad = [r.config.seed for r in search_runs if not run_succeeded(r)]
     n = len(search_runs)
-    lines = [f"Seeds tried without clipping: {n}; succeeded: {len(ok)} (seeds {ok or 'none'}); "
-             f"failed: {len(bad)} (seeds {bad or 'none'})."]
+    def seeds(values):
+        return f" (seeds {values})" if values else ""
+
+    schedule = sorted({r.config.epochs for r in search_runs})
+    lines = [f"Seeds tried without clipping: {n}, trained for {' or '.join(map(str, schedule))} epochs; "
+             f"succeeded: {len(ok)}{seeds(ok)}; failed: {len(bad)}{seeds(bad)}."]
     for run, want in ((failing_run, False), (succeeding_run, True)):
         got = run_succeeded(run)
         role = "the post's failing run 1" if not want else "the post's succeeding run 2"
         if got == want:
-            lines.append(f"{run.config.case} (seed {run.config.seed}) stands for {role} and "
+            lines.append(f"{run.config.case} (seed {run.config.seed}, {run.config.epochs} epochs) stands for {role} and "
                          f"{'succeeded' if got else 'failed'}, as the post's did.")
         else:
             pool = ok if want else bad
-            lines.append(f"{run.config.case} (seed {run.config.seed}) stands for {role} but "
+            lines.append(f"{run.config.case} (seed {run.config.seed}, {run.config.epochs} epochs) stands for {role} but "
                          f"{'succeeded' if got else 'failed'}, unlike the post's; "
-                         + (f"search seeds that would have {'succeeded' if want else 'failed'}: {pool}."
+                         + (f"search seeds that would have {'succeeded' if want else 'failed'} (on the search's schedule): {pool}."
                             if pool else f"no search seed {'succeeded' if want else 'failed'}."))
     return "\n\n".join(lines)
 
@@ -513,14 +516,19 @@ def drift_table(run):
                                                          f"{run.config.plot_extent:g}]²"], rows)
 
 
-def plot_drift(run, epochs=None, panel=2.0):
-    """G's samples at each snapshot on axes wide enough to hold them all, with the plotted square
-    (dashed) and the 25 centres, to show where G went."""
+def plot_drift(run, epochs=None, panel=2.0, columns=5):
+    """G's samples at each snapshot (rows of at most `columns` panels) on axes wide enough to hold them
+    all, with the plotted square (dashed) and the 25 centres, to show where G went."""
     epochs = [int(e) for e in run.snapshot_epochs] if epochs is None else list(epochs)
     extent = run.config.plot_extent
-    fig, axes = plt.subplots(1, len(epochs), figsize=(panel * len(epochs) + 0.4, panel + 0.6), squeeze=False)
-    for ax, epoch in zip(axes[0], epochs):
-        samples, _, _ = snapshot(run, epoch)
+    ncols = min(columns, len(epochs))
+    nrows = -(-len(epochs) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols + 0.4, (panel + 0.5) * nrows + 0.1), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(epochs):
+            fig.delaxes(ax)
+            continue
+        samples, _, _ = snapshot(run, epochs[k])
         finite = samples[np.isfinite(samples).all(1)]
         reach = max(extent, float(np.abs(finite).max()) if len(finite) else extent) * 1.1
         ax.scatter(finite[:, 0], finite[:, 1], s=2, alpha=0.4, rasterized=True)
@@ -530,7 +538,7 @@ def plot_drift(run, epochs=None, panel=2.0):
         ax.set_ylim(-reach, reach)
         ax.set_aspect("equal")
         ax.tick_params(labelsize=7)
-        ax.set_title(f"epoch {epoch}", fontsize=9)
+        ax.set_title(f"epoch {epochs[k]}", fontsize=9)
     fig.tight_layout()
     return fig
 
