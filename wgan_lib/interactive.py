@@ -1,8 +1,7 @@
 """The clip value, interactively: a kernel-free animation over the clip sweep and a JupyterLab explorer.
 
-Two views of the same precomputed runs (the success case's settings with only the clip changed,
-see `cases.CLIP_SWEEP_VALUES`; its ends are the `success` run, clip 0.1, and the no-clipping run
-`no-clip-search` seed 0):
+Two views of the same precomputed runs (the clip sweep: the success case's settings with only the
+clip changed, see `cases.CLIP_SWEEP_VALUES`, from 0.001 to no clipping):
 
 - `clip_animation_html(runs)`: a matplotlib `FuncAnimation` with one frame per clip value, written
   with `to_jshtml()`. Its slider and buttons are plain JavaScript over embedded PNG frames, so it
@@ -10,7 +9,7 @@ see `cases.CLIP_SWEEP_VALUES`; its ends are the `success` run, clip 0.1, and the
 - `clip_explorer(runs)`: an ipywidgets box for JupyterLab. A `SelectionSlider` over the clip values
   (log-spaced, 'none' last) redraws the chosen run's last snapshot at once; a button trains a short
   live run of the same settings with the slider's clip (`train.StackTrainer`, tqdm progress bar)
-  and shows its last snapshot beside it. In the static site the box renders in the state it was
+  and shows its last snapshot below. In the static site the box renders in the state it was
   built with (through the local widgets manager) but does not react: use the animation there.
 
 Each frame shows G's samples and D's contours at the run's last snapshot, with the clip value,
@@ -39,15 +38,25 @@ def sort_by_clip(runs):
 
 
 def clip_sweep_runs():
-    """The stored clip sweep with both ends: clip-<c> runs, `success` (0.1) and `no-clip-search` seed 0.
+    """The stored clip sweep (`cases.clip_sweep_configs`: the success settings, one run per clip in
+    `cases.CLIP_SWEEP_VALUES`, no clipping included), sorted by clip.
 
-    Reads `results/` (or $WGAN_RESULTS) through `chapters`, training what is missing.
+    Reads `results/` (or $WGAN_RESULTS) through `chapters.load_study`, training what is missing.
     """
-    from .cases import no_clip_search_configs
-    from .chapters import load_case, load_configs, load_study
+    from .chapters import load_study
 
-    unclipped = [c for c in no_clip_search_configs() if c.seed == 0]
-    return sort_by_clip(load_study("clip-sweep") + [load_case("success")] + load_configs(unclipped))
+    return sort_by_clip(load_study("clip-sweep"))
+
+
+def _one_per_clip(runs):
+    """`runs` sorted by clip, keeping the first run of each clip value."""
+    seen, kept = set(), []
+    for run in sort_by_clip(runs):
+        label = clip_label(run.config.clip)
+        if label not in seen:
+            seen.add(label)
+            kept.append(run)
+    return kept
 
 
 def last_snapshot(run):
@@ -118,7 +127,7 @@ def clip_animation(runs, figsize=(6.0, 3.3), dpi=70, interval_ms=1200):
     """A FuncAnimation over `runs` sorted by clip: frame i is the i-th clip value's last snapshot."""
     from matplotlib.animation import FuncAnimation
 
-    ordered = sort_by_clip(runs)
+    ordered = _one_per_clip(runs)
     fig, axes = _figure(figsize, dpi)
     anim = FuncAnimation(fig, lambda i: draw_frame(fig, axes, ordered[i]), frames=len(ordered),
                          interval=interval_ms, repeat=False)
@@ -169,12 +178,10 @@ class ClipExplorer(widgets.VBox):
     """
 
     def __init__(self, runs, base_config=None, live_epochs=5, figsize=(6.0, 3.3), dpi=70, progress=True):
-        ordered = sort_by_clip(runs)
+        ordered = _one_per_clip(runs)
         if not ordered:
             raise ValueError("clip_explorer needs at least one run")
-        self.runs = {}
-        for run in ordered:
-            self.runs.setdefault(clip_label(run.config.clip), run)
+        self.runs = {clip_label(run.config.clip): run for run in ordered}
         self.labels = list(self.runs)
         self.figsize, self.dpi, self.progress = figsize, dpi, progress
         # The live run copies the settings of the run at clip 0.1 (the success case), else of
@@ -196,7 +203,8 @@ class ClipExplorer(widgets.VBox):
         self.train_button = widgets.Button(description="Train a short live run", icon="play",
                                            layout=widgets.Layout(width="200px"))
         self.live_output = widgets.Output()
-        self.live_image = widgets.Image(format="png")
+        # Hidden until a live run has something to show (an empty image is a broken one).
+        self.live_image = widgets.Image(format="png", layout=widgets.Layout(display="none"))
         self.live_caption = widgets.HTML()
         self.slider.observe(self._on_slider, names="value")
         self.train_button.on_click(lambda _: self.train_live(self.epochs.value))
@@ -271,6 +279,7 @@ class ClipExplorer(widgets.VBox):
         log = trainer.logs[0]
         self.last_live_run = log
         self.live_image.value = render_png(log, self.figsize, self.dpi, prefix="live run, clip")
+        self.live_image.layout.display = None
         self.live_caption.value = (f"<b>{frame_title(log, 'live run, clip')}</b> &mdash; "
                                    f"{trainer.wall_time:.1f} s of training")
         return log
