@@ -6,6 +6,7 @@ and `.locks/` (one lock file per run, so two processes never train or write the 
 """
 import hashlib
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -46,9 +47,25 @@ def _atomic_torch_save(obj, path):
     os.replace(tmp, path)
 
 
+def _remove_leftovers(out_dir, configs, ckpt):
+    """Remove what an interrupted writer of these runs left behind: `save_run`'s temporary and
+    replaced folders, and half-written checkpoint files. Call only while holding the runs' locks
+    (no other process writes them then)."""
+    leftovers = list(ckpt.parent.glob(f".{ckpt.name}.tmp-*"))
+    for config in configs:
+        name = run_name(config)
+        leftovers += list(out_dir.glob(f".{name}.tmp-*")) + list(out_dir.glob(f".{name}.old-*"))
+    for path in leftovers:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def train_stack(configs, out_dir, device="cpu", progress=False, checkpoint_every=None):
     """Train one stack, resuming from its checkpoint when there is one; store every run.
 
+    Call while holding the runs' locks (`train_and_store` and `reproduce` do).
     Returns [(run folder, RunLog)]. Runs that diverge are stored as diverged.
     """
     out_dir = Path(out_dir)
@@ -56,12 +73,13 @@ def train_stack(configs, out_dir, device="cpu", progress=False, checkpoint_every
     ckpt_dir = out_dir / CHECKPOINT_DIR
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     ckpt = ckpt_dir / f"{stack_key(configs)}.pt"
+    _remove_leftovers(out_dir, configs, ckpt)
     trainer = StackTrainer(configs, device=device, progress=progress)
     if ckpt.exists():
         try:
             trainer.load_state_dict(torch.load(ckpt, weights_only=True, map_location="cpu"))
-            if progress:
-                print(f"resuming {len(configs)} run(s) from {ckpt} at epoch {trainer.epoch}", file=sys.stderr)
+            # Always said (also with --quiet): a resumed run is worth knowing about.
+            print(f"resuming {len(configs)} run(s) from {ckpt} at epoch {trainer.epoch}", file=sys.stderr)
         except Exception as err:  # a damaged checkpoint is worth a warning, never a crash
             print(f"warning: ignoring unreadable checkpoint {ckpt}: {err}", file=sys.stderr)
             trainer = StackTrainer(configs, device=device, progress=progress)
@@ -82,6 +100,8 @@ def train_stack(configs, out_dir, device="cpu", progress=False, checkpoint_every
 def train_and_store(configs, out_dir, device="cpu", progress=False, checkpoint_every=None):
     """Train `configs` (grouped into as few stacks as possible) under per-run locks; store each."""
     out_dir = Path(out_dir)
+    for config in configs:
+        run_name(config)  # a config that cannot name a run folder fails here, before anything is written
     (out_dir / LOCK_DIR).mkdir(parents=True, exist_ok=True)
     results = []
     for group in group_into_stacks(configs):
@@ -96,33 +116,39 @@ def train_and_store(configs, out_dir, device="cpu", progress=False, checkpoint_e
     return results
 
 
+def _current_status(out_dir, config):
+    """run_status of `config`'s run folder, with 'stale (other config)' for a run stored under
+    this name for another config."""
+    path = out_dir / run_name(config)
+    status = run_status(path)
+    if status == "ok" and load_run(path, warn_stale=False).config != config:
+        status = "stale (other config)"
+    return status
+
+
 def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=True, cases=None,
               checkpoint_every=None):
-    """Train every case that is missing, stale or damaged in `out_dir`; return an exit status."""
+    """Train every case that is missing, stale or damaged in `out_dir`; return an exit status.
+
+    Safe to run in several processes at once on one folder: each run is trained by the process
+    that holds its lock (`.locks/<run>.lock`); the others wait for it and then find it stored. A
+    process that finds a run's owner gone without storing it (killed) trains it itself.
+    """
     out_dir = Path(out_dir)
     configs = stored_configs(cases, **({} if epochs is None else {"epochs": epochs}))
-    todo = []
-    for config in configs:
-        status = run_status(out_dir / run_name(config))
-        if status == "ok":
-            stored = load_run(out_dir / run_name(config), warn_stale=False)
-            if stored.config != config:
-                status = "stale (other config)"
-        if status != "ok":
-            todo.append((config, status))
+    todo = [(c, s) for c in configs if (s := _current_status(out_dir, c)) != "ok"]
     if check_only:
         for config, status in todo:
             print(f"{run_name(config)}: {status}")
         print(f"{len(configs) - len(todo)} of {len(configs)} runs stored and current")
         return 1 if todo else 0
-    for config, status in todo:
-        print(f"{run_name(config)}: {status}; training", file=sys.stderr)
     if not todo:
         print(f"all {len(configs)} runs are stored and current in {out_dir}")
         return 0
+    for config, status in todo:
+        print(f"{run_name(config)}: {status}", file=sys.stderr)
     (out_dir / LOCK_DIR).mkdir(parents=True, exist_ok=True)
-    mine, others = [], []
-    held = []
+    mine, others, held = [], [], []
     for config, _ in todo:
         lock = FileLock(out_dir / LOCK_DIR / f"{run_name(config)}.lock")
         try:
@@ -133,23 +159,37 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
             others.append((config, lock))
     start = time.perf_counter()
     status = 0
+    trained = []
+
+    def train(group):
+        nonlocal status
+        for c in group:
+            print(f"{run_name(c)}: training", file=sys.stderr)
+        for path, log in train_stack(group, out_dir, device, progress, checkpoint_every):
+            trained.append(path)
+            if log.status != "completed":
+                print(f"{path}: {log.status} at epoch {log.failed_epoch}: {log.reason}", file=sys.stderr)
+                status = 1
+
     try:
         # Re-check under the lock: another process may have stored the run meanwhile.
-        mine = [c for c in mine if run_status(out_dir / run_name(c)) != "ok"
-                or load_run(out_dir / run_name(c), warn_stale=False).config != c]
+        stored_meanwhile = [c for c in mine if _current_status(out_dir, c) == "ok"]
+        for config in stored_meanwhile:
+            print(f"{run_name(config)}: stored by another process meanwhile", file=sys.stderr)
+        mine = [c for c in mine if c not in stored_meanwhile]
         for group in group_into_stacks(mine):
-            for path, log in train_stack(group, out_dir, device, progress, checkpoint_every):
-                if log.status != "completed":
-                    print(f"{path}: {log.status} at epoch {log.failed_epoch}: {log.reason}", file=sys.stderr)
-                    status = 1
+            train(group)
     finally:
         for lock in held:
             lock.release()
+    # One lock at a time, so two processes waiting for each other's runs never deadlock.
     for config, lock in others:
         print(f"{run_name(config)}: being trained by another process; waiting", file=sys.stderr)
         with lock:
-            if run_status(out_dir / run_name(config)) != "ok":
-                print(f"{run_name(config)}: the other process did not store it", file=sys.stderr)
-                status = 1
-    print(f"reproduce: trained {len(mine)} run(s) on {device} in {time.perf_counter() - start:.1f} s")
+            if _current_status(out_dir, config) == "ok":
+                print(f"{run_name(config)}: stored by the other process", file=sys.stderr)
+            else:
+                print(f"{run_name(config)}: the other process stopped without storing it", file=sys.stderr)
+                train([config])
+    print(f"reproduce: trained {len(trained)} run(s) on {device} in {time.perf_counter() - start:.1f} s")
     return status

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,17 +52,25 @@ def run_name(config):
     so a variant never overwrites the canonical run."""
     from .cases import CASES
 
-    name = f"{config.case}-seed{config.seed}"
+    case = config.case
+    if case in (".", "..") or case.startswith(".") or any(ch in case for ch in '/\\\0') or not case.isprintable():
+        # The name becomes a folder: a case like '../x' would write outside the results folder,
+        # and a leading dot is reserved for `save_run`'s temporary folders.
+        raise ConfigError(f"case {case!r} cannot name a run folder: no '/', '\\', leading '.' or "
+                          "unprintable characters")
+    name = f"{case}-seed{config.seed}"
     if config.case in CASES and config != CASES[config.case].config(seed=config.seed):
         name += f"-{config.fingerprint()[:8]}"
     return name
 
 
 def _git_commit():
+    """HEAD, with '-dirty' when a module that decides what a run computes differs from it."""
     try:
         out = subprocess.run(["git", "-C", str(PACKAGE_DIR), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", str(PACKAGE_DIR), "status", "--porcelain", "--", str(PACKAGE_DIR)],
+        dirty = subprocess.run(["git", "-C", str(PACKAGE_DIR), "status", "--porcelain", "--",
+                                *[str(PACKAGE_DIR / name) for name in TRAINING_MODULES]],
                                capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -118,6 +125,23 @@ def save_run(log, out_dir, provenance_info):
     tmp = out_dir / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    try:
+        _write_run(log, tmp, final.name, provenance_info)
+    except BaseException:  # an error or Ctrl-C while writing: leave no half-written folder behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():
+        old = out_dir / f".{final.name}.old-{os.getpid()}"
+        final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(final)
+    return final
+
+
+def _write_run(log, tmp, name, provenance_info):
+    config = log.config
     side = config.plot_resolution
     samples = np.asarray(log.samples, dtype=np.float32).reshape(-1, config.n_eval_samples, 2)
     d_grid = np.asarray(log.d_grid, dtype=np.float32).reshape(-1, side, side)
@@ -125,7 +149,7 @@ def save_run(log, out_dir, provenance_info):
                         samples=samples, d_grid=d_grid)
     record = {
         "format": FORMAT_VERSION,
-        "name": final.name,
+        "name": name,
         "config": config.to_dict(),
         "config_fingerprint": config.fingerprint(),
         "code_fingerprint": code_fingerprint(),
@@ -139,14 +163,6 @@ def save_run(log, out_dir, provenance_info):
         "provenance": provenance_info,
     }
     (tmp / RUN_JSON).write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
-    if final.exists():
-        old = out_dir / f".{final.name}.old-{os.getpid()}"
-        final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old)
-    else:
-        tmp.rename(final)
-    return final
 
 
 @dataclass
@@ -181,6 +197,61 @@ class StoredRun:
         return self.metrics[-1] if self.metrics else {}
 
 
+EPOCH_LOG_KEYS = ("d_loss", "g_loss", "d_min", "d_max")
+RUN_STATUSES = ("completed", "diverged")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number_or_none(value):
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _check_record(record, config, json_path):
+    """Raise RunFileError unless every field of run.json has the type and size `save_run` writes."""
+    def bad(what):
+        raise RunFileError(f"{json_path}: {what}")
+
+    if record["status"] not in RUN_STATUSES:
+        bad(f"status must be one of {', '.join(RUN_STATUSES)}; got {record['status']!r}")
+    if not (record.get("failed_epoch") is None or _is_int(record["failed_epoch"])):
+        bad(f"failed_epoch must be an integer or null; got {record['failed_epoch']!r}")
+    if not (record.get("reason") is None or isinstance(record["reason"], str)):
+        bad(f"reason must be text or null; got {record['reason']!r}")
+    logs = record["epoch_logs"]
+    if not isinstance(logs, dict) or any(k not in logs for k in EPOCH_LOG_KEYS):
+        bad(f"epoch_logs must map each of {', '.join(EPOCH_LOG_KEYS)} to a list")
+    for key, values in logs.items():
+        if not (isinstance(values, list) and len(values) <= config.epochs and all(map(_is_number_or_none, values))):
+            bad(f"epoch_logs[{key!r}] must be a list of at most {config.epochs} numbers or nulls")
+    snapshots = record["snapshots"]
+    if not (isinstance(snapshots, list) and all(isinstance(m, dict) and _is_int(m.get("epoch"))
+                                                and all(map(_is_number_or_none, m.values())) for m in snapshots)):
+        bad("snapshots must be a list of {epoch, metric: number or null} records")
+    if not isinstance(record["provenance"], dict):
+        bad("provenance must be a JSON object")
+    for key in ("snapshots_sha256", "config_fingerprint", "code_fingerprint"):
+        if not isinstance(record[key], str):
+            bad(f"{key} must be text; got {record[key]!r}")
+
+
+def _check_arrays(arrays, record, config, npz_path):
+    """Raise RunFileError unless the arrays have the shapes and dtypes the record and config imply."""
+    n = len(record["snapshots"])
+    expected = {"snapshot_epochs": ((n,), "i"), "samples": ((n, config.n_eval_samples, 2), "f"),
+                "d_grid": ((n, config.plot_resolution, config.plot_resolution), "f")}
+    for key, (shape, kind) in expected.items():
+        array = arrays[key]
+        if array.shape != shape or array.dtype.kind != kind:
+            raise RunFileError(f"{npz_path}: {key} has shape {array.shape} and dtype {array.dtype}; "
+                               f"run.json implies shape {shape} and a{'n integer' if kind == 'i' else ' float'} dtype")
+    if arrays["snapshot_epochs"].tolist() != [m["epoch"] for m in record["snapshots"]]:
+        raise RunFileError(f"{npz_path}: snapshot_epochs {arrays['snapshot_epochs'].tolist()} differ from "
+                           f"the epochs of run.json's snapshots")
+
+
 def load_run(path, warn_stale=True):
     """Load and verify a stored run; raise RunFileError naming the file and what is wrong."""
     path = Path(path)
@@ -189,8 +260,10 @@ def load_run(path, warn_stale=True):
         raise RunFileError(f"{json_path}: missing (not a stored run)")
     try:
         record = json.loads(json_path.read_text())
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise RunFileError(f"{json_path}: not valid JSON ({err})") from None
+    except OSError as err:
+        raise RunFileError(f"{json_path}: unreadable ({err})") from None
     required = ("format", "config", "status", "epoch_logs", "snapshots", "snapshots_sha256", "provenance",
                 "config_fingerprint", "code_fingerprint")
     if not isinstance(record, dict) or any(k not in record for k in required):
@@ -200,17 +273,25 @@ def load_run(path, warn_stale=True):
         raise RunFileError(f"{json_path}: format {record['format']!r}, this code reads format {FORMAT_VERSION}")
     if not npz_path.is_file():
         raise RunFileError(f"{npz_path}: missing")
-    if _sha256(npz_path) != record["snapshots_sha256"]:
+    try:
+        npz_digest = _sha256(npz_path)
+    except OSError as err:
+        raise RunFileError(f"{npz_path}: unreadable ({err})") from None
+    if npz_digest != record["snapshots_sha256"]:
         raise RunFileError(f"{npz_path}: checksum does not match run.json (file altered or truncated)")
+    if not isinstance(record["config"], dict):
+        raise RunFileError(f"{json_path}: invalid config (not a JSON object)")
     try:
         config = Config.from_dict(record["config"])
-    except (ConfigError, TypeError) as err:
+    except (ConfigError, TypeError, ValueError, OverflowError) as err:  # ConfigError is a ValueError
         raise RunFileError(f"{json_path}: invalid config ({err})") from None
+    _check_record(record, config, json_path)
     try:
         with np.load(npz_path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in ("snapshot_epochs", "samples", "d_grid")}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise RunFileError(f"{npz_path}: unreadable ({err})") from None
+    except Exception as err:  # noqa: BLE001 - a damaged archive fails in many ways (zipfile, zlib, numpy)
+        raise RunFileError(f"{npz_path}: unreadable ({type(err).__name__}: {err})") from None
+    _check_arrays(arrays, record, config, npz_path)
     stale = record["code_fingerprint"] != code_fingerprint() or record["config_fingerprint"] != config.fingerprint()
     if stale and warn_stale:
         warnings.warn(f"{path}: stored by other training code or config than the current one (stale); "
