@@ -17,12 +17,11 @@ the epoch and the metrics (modes covered, high-quality fraction, W1) in its titl
 """
 import io
 import math
-import re
 
 import ipywidgets as widgets
 import numpy as np
 
-from .plots import draw_critic, draw_samples
+from .plots import draw_critic, draw_samples, offline_jshtml
 
 NO_CLIP_LABEL = "none"
 
@@ -135,23 +134,9 @@ def clip_animation(runs, figsize=(6.0, 3.3), dpi=70, interval_ms=1200):
     return anim
 
 
-# matplotlib's player loads Font Awesome from a CDN for its button icons; the book is offline, so
-# the stylesheet link is dropped and the icons are written as text glyphs (the buttons keep their
-# titles). The same substitution as `plots.offline_jshtml`, kept here so that this module depends
-# only on the plot primitives.
-_PLAYER_GLYPHS = {"fa-minus": "\u2212", "fa-fast-backward": "\u23ee", "fa-step-backward": "\u25c2",
-                  "fa-play fa-flip-horizontal": "\u25c0", "fa-pause": "\u23f8", "fa-play": "\u25b6",
-                  "fa-step-forward": "\u25b8", "fa-fast-forward": "\u23ed", "fa-plus": "+"}
-
-
-def _offline(html):
-    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html)
-    return re.sub(r'<i class="fa ([^"]*)"></i>', lambda m: _PLAYER_GLYPHS.get(m.group(1), m.group(1)), html)
-
-
 def clip_animation_html(runs, figsize=(6.0, 3.3), dpi=70, interval_ms=1200):
     """The animation as self-contained HTML (`to_jshtml`): a slider that needs no kernel or network."""
-    return _offline(clip_animation(runs, figsize, dpi, interval_ms).to_jshtml(default_mode="once"))
+    return offline_jshtml(clip_animation(runs, figsize, dpi, interval_ms).to_jshtml(default_mode="once"))
 
 
 def _parse_clip(value):
