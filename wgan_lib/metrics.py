@@ -17,6 +17,7 @@ import math
 import warnings
 
 import numpy as np
+import ot
 
 from wgan_lib.data import GRID_CENTERS, GRID_STD
 
@@ -148,8 +149,6 @@ def wasserstein1(a, b):
         # biggest = m * 2**e with 0.5 <= m < 1 and e <= 1024; 2**(e-1) is still a finite float.
         scale = 2.0 ** (math.frexp(biggest)[1] - 1)
         a, b = a / scale, b / scale  # now |coordinates| < 2
-
-    import ot  # POT pulls in scikit-learn and scipy: imported on first use, not with the package
 
     cost = ot.dist(a, b, metric="euclidean", backend="scipy")
     weights_a = np.full(len(a), 1.0 / len(a))

@@ -6,7 +6,6 @@ so a reader never sees half a run and a damaged one is reported, not used. Loadi
 unpickles. Each run records a fingerprint of its config and of the code that trains it; a run
 whose code fingerprint differs from the current code's is stale, and loading it warns.
 """
-import ast
 import hashlib
 import json
 import math
@@ -28,8 +27,7 @@ RUN_JSON = "run.json"
 SNAPSHOTS_NPZ = "snapshots.npz"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The modules whose code decides what a run computes.
-# (config.py is not among them: the full config is stored and compared field by field.)
-TRAINING_MODULES = ("data.py", "losses.py", "metrics.py", "models.py", "optim.py", "train.py")
+TRAINING_MODULES = ("config.py", "data.py", "losses.py", "metrics.py", "models.py", "optim.py", "train.py")
 
 
 class RunFileError(ValueError):
@@ -40,24 +38,11 @@ class StaleRunWarning(UserWarning):
     """A stored run was made by other training code than the current one."""
 
 
-def _code_without_docs(source):
-    """The module's syntax tree with docstrings removed, as text: comments, docstrings and
-    formatting do not change what a run computes, so editing them leaves stored runs current."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree, include_attributes=False)
-
-
 def code_fingerprint():
-    """sha256 over the code (not the docs) of every module that decides what a run computes."""
+    """sha256 over the source of every module that decides what a run computes."""
     digest = hashlib.sha256()
     for name in TRAINING_MODULES:
-        code = _code_without_docs((PACKAGE_DIR / name).read_text())
-        digest.update(name.encode() + b"\0" + code.encode() + b"\0")
+        digest.update(name.encode() + b"\0" + (PACKAGE_DIR / name).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
