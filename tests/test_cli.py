@@ -100,7 +100,7 @@ def test_list_shows_every_case_with_its_settings(tmp_path):
     result = cli(["list"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     names = ["failure-1", "failure-2", "failure-3", "failure-4", "failure-5", "failure-6", "success",
-             "no-clip-1", "no-clip-2", "standard-gan", "coulomb-gan"]
+             "no-clip-1", "no-clip-2", "standard-gan", "coulomb-gan", "wgan-gp"]
     assert set(names) == set(CASES)
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line.strip()}
     header = result.stdout.splitlines()[0].split()

@@ -147,7 +147,7 @@ def test_from_dict_round_trip_through_json():
 
 OTHER_VALUES = dict(case="other", loss="standard", lr=2e-4, beta_1=0.6, beta_2=0.99, epsilon=1e-7, decay=1e-4,
                     n_critic=2, clip=None, epochs=999, batch_size=256, samples_per_center=3000, noise="normal",
-                    noise_dim=3, g_width=32, g_depth=2, d_width=32, d_depth=2, activation="relu",
+                    noise_dim=3, g_width=32, g_depth=3, d_width=32, d_depth=3, activation="relu",
                     coulomb_dim=4.0, coulomb_eps=0.5, gp_lambda=1.0, snapshot_epochs=(0, 3), snapshot_every=50,
                     n_eval_samples=1000, plot_extent=5.0, plot_resolution=51, seed=1)
 
@@ -176,7 +176,7 @@ POST_TABLE = {
 
 
 def test_cases_match_the_post():
-    assert set(CASES) == set(POST_TABLE) | {"standard-gan", "coulomb-gan"}
+    assert set(CASES) == set(POST_TABLE) | {"standard-gan", "coulomb-gan", "wgan-gp"}
     for name, (decay, lr, n_critic, clip) in POST_TABLE.items():
         c = get_case(name).config()
         assert (c.loss, c.decay, c.lr, c.n_critic, c.clip) == ("wgan", decay, lr, n_critic, clip), name

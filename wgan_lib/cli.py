@@ -1,4 +1,4 @@
-"""Command line: `python -m wgan_lib {list,run,reproduce,bench}`.
+"""Command line: `python -m wgan_lib {list,run,reproduce,bench,report}`.
 
 Bad input prints one line naming the bad value and exits with status 2; a run that diverges is
 stored as diverged and the command exits with status 1.
@@ -82,6 +82,19 @@ def cmd_bench(args):
     return 0
 
 
+def cmd_report(args):
+    from .report import write_report
+    from .store import RunFileError
+
+    try:
+        figure = write_report(args.results, args.readme, args.figure)
+    except (RunFileError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {figure} and the results block of {args.readme}")
+    return 0
+
+
 def _report(results):
     status = 0
     for path, log in results:
@@ -146,6 +159,11 @@ def build_parser():
     bench.add_argument("--quick", action="store_true", help="a few iterations only (for tests)")
     bench.add_argument("--profile", action="store_true", help="also print torch.profiler's table for E = 11")
     bench.set_defaults(func=cmd_bench)
+    report = sub.add_parser("report", help="write the README's results figure and table from stored runs")
+    report.add_argument("--results", type=Path, default=DEFAULT_RESULTS_DIR)
+    report.add_argument("--readme", type=Path, default=Path("README.md"))
+    report.add_argument("--figure", type=Path, default=Path("docs/success.png"))
+    report.set_defaults(func=cmd_report)
     return parser
 
 
