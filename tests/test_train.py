@@ -326,7 +326,7 @@ def test_every_case_two_epochs_at_full_data_size_in_one_stack():
 
 
 def test_glorot_uniform_weights_and_zero_biases():
-    configs = [small(seed=s, g_width=64, d_width=64) for s in (0, 1, 2)]
+    configs = [small(seed=s, g_width=64, d_width=64, g_depth=3, d_depth=3) for s in (0, 1, 2)]
     trainer = StackTrainer(configs)
     for net, sizes in (("g", generator_sizes(configs[0])), ("d", discriminator_sizes(configs[0]))):
         params = trainer.layers(net)
