@@ -13,14 +13,6 @@ import torch.nn.functional as F
 from wgan_lib import losses
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # 2 cores shared with other jobs: one intra-op thread avoids spinning threads (speed only).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def random_outputs(seed, runs=3, n=16, scale=3.0):
     gen = torch.Generator().manual_seed(seed)

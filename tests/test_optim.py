@@ -19,15 +19,6 @@ import torch
 from wgan_lib.optim import KerasAdam, keras_step_size
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The test machine has 2 cores shared with other jobs; 2 intra-op threads then spin against
-    # each other (measured: small ops ~50x slower). Results do not depend on it here.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def keras_adam_reference(params, grads_per_step, lr, beta_1, beta_2, epsilon, decay):
     """NumPy float64 Keras 2.1.2 Adam. params: list of arrays; grads_per_step: list of lists."""

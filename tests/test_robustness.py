@@ -43,13 +43,6 @@ RUN_ARGS = ["run", "success", "--epochs", str(RUN_EPOCHS), "--checkpoint-every",
 INTERRUPTED = "interrupted; the last checkpoint (if any) is kept and `run`/`reproduce` resume from it"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _env():
     env = dict(os.environ)

@@ -18,14 +18,6 @@ SMALL = dict(samples_per_center=64, batch_size=64, epochs=2, n_eval_samples=200,
              g_width=16, d_width=16)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # 2 cores shared with other jobs: one intra-op thread avoids spinning threads (speed only).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def trained():

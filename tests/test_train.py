@@ -29,15 +29,6 @@ SMALL = dict(samples_per_center=64, batch_size=64, epochs=2, n_eval_samples=200,
 ATOL = 1e-5  # see the module docstring
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # 2 cores shared with other jobs: 2 intra-op threads spin against each other (measured: a
-    # small training epoch ~50x slower). One thread changes speed only.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def small(**changes):
     return Config().replace(**{**SMALL, **changes})
