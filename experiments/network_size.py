@@ -14,7 +14,7 @@ import torch
 from wgan_lib import get_case
 from wgan_lib.runner import train_and_store
 
-SIZES = [(32, 2), (64, 2), (64, 3)]
+SIZES = [(32, 2), (64, 2), (128, 2), (128, 3)]
 LOSSES = {"standard-gan": "standard", "wgan-gp": "wgan-gp"}
 
 parser = argparse.ArgumentParser()

@@ -8,7 +8,7 @@ generator update). Measured, in this order and on the same machine state:
   seeds of every case; and, for the raw speed of the batched program, eleven success-case runs.
 Each line gives run-iterations per second, the ratio to the plain loop, and the peak memory so
 far; the last lines give the wall time that the post's full schedule (195 batches x 1000 epochs)
-implies for the eleven runs and for 110. Timings on a shared machine are noisy: compare ratios
+implies for every case and for ten seeds of each. Timings on a shared machine are noisy: compare ratios
 from one invocation, not numbers across invocations.
 """
 import resource
@@ -46,7 +46,7 @@ def time_iterations(trainer, n_batches, iterations, warmup, device):
     return (time.perf_counter() - start) / iterations
 
 
-def eleven_cases(seeds=1):
+def every_case(seeds=1):
     """Every registered case (the post's eleven and wgan-gp), `seeds` seeds each."""
     return [case.config(seed=case.config().seed + 1000 * s) for s in range(seeds) for case in CASES.values()]
 
@@ -69,8 +69,8 @@ def run_benchmark(device="cpu", quick=False, profile=False):
     for label, configs, iterations in [
         ("stacked, success case", [success], n(100)),
         ("stacked, eleven success-case seeds", [success.replace(seed=s) for s in range(11)], n(50)),
-        ("stacked, every case", eleven_cases(), n(50)),
-        ("stacked, ten seeds of every case", eleven_cases(10), n(10)),
+        ("stacked, every case", every_case(), n(50)),
+        ("stacked, ten seeds of every case", every_case(10), n(10)),
     ]:
         trainer = StackTrainer(configs, device=device)
         seconds = time_iterations(trainer, success.batches_per_epoch, iterations, 1 if quick else 3, device)
