@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .cases import get_case, stored_configs
-from .store import load_run, run_name, run_status
+from .store import load_run, load_status, run_name
 
 RESULTS_ENV = "WGAN_RESULTS"
 EPOCHS_ENV = "WGAN_BOOK_EPOCHS"
@@ -32,11 +32,10 @@ def _schedule_changes():
 
 
 def _current(config):
-    path = results_dir() / run_name(config)
-    if run_status(path) not in ("ok", "stale"):
+    status, stored = load_status(results_dir() / run_name(config))
+    if status not in ("ok", "stale") or stored.config != config:
         return None
-    stored = load_run(path)
-    return stored if stored.config == config else None
+    return load_run(stored.path) if stored.stale else stored  # load_run warns about a stale run
 
 
 def load_configs(configs, progress=True):

@@ -296,8 +296,11 @@ def load_run(path, warn_stale=True):
     if stale and warn_stale:
         warnings.warn(f"{path}: stored by other training code or config than the current one (stale); "
                       "`python -m wgan_lib reproduce` retrains it", StaleRunWarning, stacklevel=2)
-    logs = {k: np.array([np.nan if v is None else v for v in vs], dtype=np.float64)
-            for k, vs in record["epoch_logs"].items()}
+    try:
+        logs = {k: np.array([np.nan if v is None else v for v in vs], dtype=np.float64)
+                for k, vs in record["epoch_logs"].items()}
+    except (OverflowError, TypeError, ValueError) as err:  # e.g. an integer beyond the float range
+        raise RunFileError(f"{json_path}: epoch_logs are not numbers ({err})") from None
     return StoredRun(path=path, config=config, status=record["status"], failed_epoch=record.get("failed_epoch"),
                      reason=record.get("reason"), epoch_logs=logs, metrics=record["snapshots"],
                      snapshot_epochs=arrays["snapshot_epochs"], samples=arrays["samples"], d_grid=arrays["d_grid"],
@@ -305,13 +308,19 @@ def load_run(path, warn_stale=True):
                      code_fingerprint=record["code_fingerprint"], stale=stale)
 
 
-def run_status(path):
-    """'ok', 'stale', 'damaged: <why>' or 'missing' for the run folder `path`, without warnings."""
+def load_status(path):
+    """(status, run) for the run folder `path`, without warnings: status is 'ok', 'stale',
+    'damaged: <why>' or 'missing', and run the loaded StoredRun (None when missing or damaged)."""
     path = Path(path)
     if not (path / RUN_JSON).exists():
-        return "missing"
+        return "missing", None
     try:
         run = load_run(path, warn_stale=False)
     except RunFileError as err:
-        return f"damaged: {err}"
-    return "stale" if run.stale else "ok"
+        return f"damaged: {err}", None
+    return ("stale" if run.stale else "ok"), run
+
+
+def run_status(path):
+    """'ok', 'stale', 'damaged: <why>' or 'missing' for the run folder `path`, without warnings."""
+    return load_status(path)[0]
