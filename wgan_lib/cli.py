@@ -1,4 +1,4 @@
-"""Command line: `python -m wgan_lib {list,run,reproduce,bench,report}`.
+"""Command line: `python -m wgan_lib {list,run,reproduce,sweep,bench,report}`.
 
 Bad input prints one line naming the bad value and exits with status 2; a run that diverges is
 stored as diverged and the command exits with status 1.
@@ -72,6 +72,19 @@ def cmd_reproduce(args):
     device = resolve_device(args.device)
     return reproduce(args.out, device=device, epochs=args.epochs, check_only=args.check, progress=not args.quiet,
                      cases=args.cases or None, checkpoint_every=args.checkpoint_every)
+
+
+def cmd_sweep(args):
+    from .sweeps import SWEEPS, parse_shard, run_sweeps
+
+    names = args.sweeps or list(SWEEPS)
+    for name in names:
+        if name not in SWEEPS:
+            raise ConfigError(f"unknown sweep {name!r}; allowed: {', '.join(SWEEPS)}")
+    shard = parse_shard(args.shard) if args.shard else None
+    device = resolve_device(args.device)
+    return run_sweeps(names, args.results, device=device, check_only=args.check, progress=not args.quiet,
+                      shard=shard, epochs=args.epochs)
 
 
 def cmd_bench(args):
@@ -153,6 +166,18 @@ def build_parser():
     rep.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
     rep.add_argument("--quiet", action="store_true")
     rep.set_defaults(func=cmd_reproduce)
+
+    sweep = sub.add_parser("sweep", help="train the sweeps (many seeds; clip x learning rate) into results/sweeps")
+    sweep.add_argument("sweeps", nargs="*", metavar="NAME", help="seeds, clip-lr (default: both)")
+    sweep.add_argument("--results", type=Path, default=DEFAULT_RESULTS_DIR,
+                       help=f"results folder; the sweeps go to its sweeps/ (default {DEFAULT_RESULTS_DIR})")
+    sweep.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
+    sweep.add_argument("--shard", metavar="K/N", help="train only every N-th missing run from the K-th (0-based), "
+                       "to share the work between N processes")
+    sweep.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
+    sweep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
+    sweep.add_argument("--quiet", action="store_true")
+    sweep.set_defaults(func=cmd_sweep)
 
     bench = sub.add_parser("bench", help="measure training speed of the plain loop and the stacked trainer")
     bench.add_argument("--device", default="cpu", help="cpu or cuda")

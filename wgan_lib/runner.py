@@ -67,8 +67,9 @@ def _remove_leftovers(out_dir, configs, ckpt):
             path.unlink(missing_ok=True)
 
 
-def train_stack(configs, out_dir, device="cpu", progress=False, checkpoint_every=None):
-    """Train one stack, resuming from its checkpoint when there is one; store every run.
+def train_stack(configs, out_dir, device="cpu", progress=False, checkpoint_every=None, with_snapshots=True):
+    """Train one stack, resuming from its checkpoint when there is one; store every run
+    (metrics only, without snapshots.npz, when `with_snapshots` is False).
 
     Call while holding the runs' locks (`train_and_store` and `reproduce` do).
     Returns [(run folder, RunLog)]. Runs that diverge are stored as diverged.
@@ -95,7 +96,7 @@ def train_stack(configs, out_dir, device="cpu", progress=False, checkpoint_every
 
     trainer.train(on_epoch=on_epoch)
     info = provenance(device, trainer.wall_time, trainer.n_runs)  # one stack, one provenance
-    results = [(save_run(log, out_dir, info), log) for log in trainer.logs]
+    results = [(save_run(log, out_dir, info, with_snapshots), log) for log in trainer.logs]
     ckpt.unlink(missing_ok=True)
     return results
 
@@ -127,15 +128,20 @@ def _current_status(out_dir, config):
 
 
 def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=True, cases=None,
-              checkpoint_every=None):
+              checkpoint_every=None, configs=None, with_snapshots=True, shard=None):
     """Train every case that is missing, stale or damaged in `out_dir`; return an exit status.
+
+    `configs` replaces the cases and studies by other runs (the sweeps); `shard=(k, n)` keeps
+    every n-th of the runs to train, starting at the k-th (0-based), so that n processes share
+    the work without waiting on each other's locks.
 
     Safe to run in several processes at once on one folder: each run is trained by the process
     that holds its lock (`.locks/<run>.lock`); the others wait for it and then find it stored. A
     process that finds a run's owner gone without storing it (killed) trains it itself.
     """
     out_dir = Path(out_dir)
-    configs = stored_configs(cases, **({} if epochs is None else {"epochs": epochs}))
+    changes = {} if epochs is None else {"epochs": epochs}
+    configs = stored_configs(cases, **changes) if configs is None else [c.replace(**changes) for c in configs]
     todo = [(c, s) for c in configs if (s := _current_status(out_dir, c)) != "ok"]
     if check_only:
         for config, status in todo:
@@ -145,6 +151,8 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
     if not todo:
         print(f"all {len(configs)} runs are stored and current in {out_dir}")
         return 0
+    if shard is not None:
+        todo = todo[shard[0]::shard[1]]
     for config, status in todo:
         print(f"{run_name(config)}: {status}", file=sys.stderr)
     (out_dir / LOCK_DIR).mkdir(parents=True, exist_ok=True)
@@ -165,7 +173,7 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
         nonlocal status
         for c in group:
             print(f"{run_name(c)}: training", file=sys.stderr)
-        for path, log in train_stack(group, out_dir, device, progress, checkpoint_every):
+        for path, log in train_stack(group, out_dir, device, progress, checkpoint_every, with_snapshots):
             trained.append(path)
             if log.status != "completed":
                 print(f"{path}: {log.status} at epoch {log.failed_epoch}: {log.reason}", file=sys.stderr)

@@ -116,8 +116,9 @@ def _sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def save_run(log, out_dir, provenance_info):
-    """Write one run (a `train.RunLog`) under `out_dir`; return its folder."""
+def save_run(log, out_dir, provenance_info, with_snapshots=True):
+    """Write one run (a `train.RunLog`) under `out_dir`; return its folder. Without snapshots
+    (the sweeps, which need only metrics) the folder holds run.json alone."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = log.config
@@ -126,7 +127,7 @@ def save_run(log, out_dir, provenance_info):
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        _write_run(log, tmp, final.name, provenance_info)
+        _write_run(log, tmp, final.name, provenance_info, with_snapshots)
     except BaseException:  # an error or Ctrl-C while writing: leave no half-written folder behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -140,13 +141,14 @@ def save_run(log, out_dir, provenance_info):
     return final
 
 
-def _write_run(log, tmp, name, provenance_info):
+def _write_run(log, tmp, name, provenance_info, with_snapshots=True):
     config = log.config
-    side = config.plot_resolution
-    samples = np.asarray(log.samples, dtype=np.float32).reshape(-1, config.n_eval_samples, 2)
-    d_grid = np.asarray(log.d_grid, dtype=np.float32).reshape(-1, side, side)
-    np.savez_compressed(tmp / SNAPSHOTS_NPZ, snapshot_epochs=np.asarray(log.snapshot_epochs, dtype=np.int64),
-                        samples=samples, d_grid=d_grid)
+    if with_snapshots:
+        side = config.plot_resolution
+        samples = np.asarray(log.samples, dtype=np.float32).reshape(-1, config.n_eval_samples, 2)
+        d_grid = np.asarray(log.d_grid, dtype=np.float32).reshape(-1, side, side)
+        np.savez_compressed(tmp / SNAPSHOTS_NPZ, snapshot_epochs=np.asarray(log.snapshot_epochs, dtype=np.int64),
+                            samples=samples, d_grid=d_grid)
     record = {
         "format": FORMAT_VERSION,
         "name": name,
@@ -159,7 +161,8 @@ def _write_run(log, tmp, name, provenance_info):
         "epoch_logs": {k: _finite_or_none(v) for k, v in log.epoch_logs.items()},
         "snapshots": [{k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in m.items()}
                       for m in log.metrics],
-        "snapshots_sha256": _sha256(tmp / SNAPSHOTS_NPZ),
+        # null: no snapshots.npz (a metrics-only run of a sweep)
+        "snapshots_sha256": _sha256(tmp / SNAPSHOTS_NPZ) if with_snapshots else None,
         "provenance": provenance_info,
     }
     (tmp / RUN_JSON).write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
@@ -177,8 +180,8 @@ class StoredRun:
     epoch_logs: dict
     metrics: list
     snapshot_epochs: np.ndarray
-    samples: np.ndarray
-    d_grid: np.ndarray
+    samples: np.ndarray | None  # None for a metrics-only run (no snapshots.npz)
+    d_grid: np.ndarray | None
     provenance: dict
     config_fingerprint: str
     code_fingerprint: str
@@ -232,7 +235,9 @@ def _check_record(record, config, json_path):
         bad("snapshots must be a list of {epoch, metric: number or null} records")
     if not isinstance(record["provenance"], dict):
         bad("provenance must be a JSON object")
-    for key in ("snapshots_sha256", "config_fingerprint", "code_fingerprint"):
+    if not (record["snapshots_sha256"] is None or isinstance(record["snapshots_sha256"], str)):
+        bad(f"snapshots_sha256 must be text or null; got {record['snapshots_sha256']!r}")
+    for key in ("config_fingerprint", "code_fingerprint"):
         if not isinstance(record[key], str):
             bad(f"{key} must be text; got {record[key]!r}")
 
@@ -271,14 +276,16 @@ def load_run(path, warn_stale=True):
         raise RunFileError(f"{json_path}: not a stored run (missing {', '.join(missing)})")
     if record["format"] != FORMAT_VERSION:
         raise RunFileError(f"{json_path}: format {record['format']!r}, this code reads format {FORMAT_VERSION}")
-    if not npz_path.is_file():
+    with_snapshots = record["snapshots_sha256"] is not None
+    if with_snapshots and not npz_path.is_file():
         raise RunFileError(f"{npz_path}: missing")
-    try:
-        npz_digest = _sha256(npz_path)
-    except OSError as err:
-        raise RunFileError(f"{npz_path}: unreadable ({err})") from None
-    if npz_digest != record["snapshots_sha256"]:
-        raise RunFileError(f"{npz_path}: checksum does not match run.json (file altered or truncated)")
+    if with_snapshots:
+        try:
+            npz_digest = _sha256(npz_path)
+        except OSError as err:
+            raise RunFileError(f"{npz_path}: unreadable ({err})") from None
+        if npz_digest != record["snapshots_sha256"]:
+            raise RunFileError(f"{npz_path}: checksum does not match run.json (file altered or truncated)")
     if not isinstance(record["config"], dict):
         raise RunFileError(f"{json_path}: invalid config (not a JSON object)")
     try:
@@ -286,12 +293,16 @@ def load_run(path, warn_stale=True):
     except (ConfigError, TypeError, ValueError, OverflowError) as err:  # ConfigError is a ValueError
         raise RunFileError(f"{json_path}: invalid config ({err})") from None
     _check_record(record, config, json_path)
-    try:
-        with np.load(npz_path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in ("snapshot_epochs", "samples", "d_grid")}
-    except Exception as err:  # noqa: BLE001 - a damaged archive fails in many ways (zipfile, zlib, numpy)
-        raise RunFileError(f"{npz_path}: unreadable ({type(err).__name__}: {err})") from None
-    _check_arrays(arrays, record, config, npz_path)
+    if with_snapshots:
+        try:
+            with np.load(npz_path, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in ("snapshot_epochs", "samples", "d_grid")}
+        except Exception as err:  # noqa: BLE001 - a damaged archive fails in many ways (zipfile, zlib, numpy)
+            raise RunFileError(f"{npz_path}: unreadable ({type(err).__name__}: {err})") from None
+        _check_arrays(arrays, record, config, npz_path)
+    else:
+        arrays = {"snapshot_epochs": np.array([m["epoch"] for m in record["snapshots"]], dtype=np.int64),
+                  "samples": None, "d_grid": None}
     stale = record["code_fingerprint"] != code_fingerprint() or record["config_fingerprint"] != config.fingerprint()
     if stale and warn_stale:
         warnings.warn(f"{path}: stored by other training code or config than the current one (stale); "
