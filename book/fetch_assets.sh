@@ -12,6 +12,7 @@
 #     requirejs/require.js                   AMD loader used by the widgets manager
 #     html-manager/embed-amd.js + fonts      @jupyter-widgets/html-manager (ipywidgets 8)
 #     shims/widgets-mathjax3.js              lets ipywidgets typeset with MathJax 3 (below)
+#   book/_assets/vendor/@jupyter-widgets/  -> _build/html/@jupyter-widgets/ (the widget fonts again)
 #
 # Versions are pinned exactly in book/package.json and book/package-lock.json; `npm ci`
 # installs exactly the lock file (registry.npmjs.org, or whatever npm is configured to use).
@@ -51,6 +52,13 @@ cp "$hm/dist/embed-amd.js" "$dest/html-manager/"
 find "$hm/dist" -maxdepth 1 -type f \( -name '*.woff2' -o -name '*.woff' -o -name '*.ttf' \
     -o -name '*.eot' -o -name '*.svg' \) -exec cp {} "$dest/html-manager/" \;
 cp "$hm/dist/embed.js.LICENSE.txt" "$dest/html-manager/"
+# The widget styles ask for the same fonts relative to where require.js resolved their module,
+# i.e. /@jupyter-widgets/html-manager/dist/ and /@jupyter-widgets/ under the site root (every
+# page of this book sits at the root). Without these copies each widget page logs 404s.
+for sub in "@jupyter-widgets/html-manager/dist" "@jupyter-widgets"; do
+    mkdir -p "_assets/vendor/$sub"
+    cp "$dest"/html-manager/*.{woff2,woff,ttf,eot,svg} "_assets/vendor/$sub/"
+done
 
 # ipywidgets 8 typesets widget labels through the MathJax 2 API (MathJax.Hub.Queue), which
 # MathJax 3 lacks: on a page with both math and widgets that throws "Cannot read properties

@@ -1,0 +1,126 @@
+"""The built site as a reader sees it: every page opened in headless Chromium from a local server.
+
+The book is built once (from the stored runs, into a temporary folder) for the whole module.
+"""
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from e2e import build_book, chapters, chromium, ensure_assets, serve, BOOK
+
+# Figures (loaded <img> in the page's article) each chapter shows; the animations' frames count
+# as one image each. A chapter whose plot call fails or is dropped changes its count.
+EXPECTED_IMAGES = {
+    "intro": 1, "discriminators": 1, "failures": 7, "success": 4, "no_clipping": 3, "standard_coulomb": 4,
+    "comparison": 0, "clip_slider": 1, "reproducing": 0,
+}
+ANIMATIONS = {"success": 1, "clip_slider": 1}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Build the book into a temporary folder; WGAN_TEST_SITE=<html folder> tests a site already
+    built (by `make book`, say) instead."""
+    if os.environ.get("WGAN_TEST_SITE"):
+        html = Path(os.environ["WGAN_TEST_SITE"])
+    else:
+        ensure_assets()
+        out = tmp_path_factory.mktemp("site")
+        result = build_book(BOOK, out)
+        assert result.returncode == 0, f"jupyter-book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        html = out / "_build" / "html"
+    with serve(html) as url, chromium() as browser:
+        yield html, url, browser
+
+
+def open_page(browser, url, page_name):
+    """Open one page; return (page, console errors, failed requests, hosts other than the server's)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors, failed, foreign = [], [], []
+    local = urlparse(url).netloc
+
+    def route(r):
+        host = urlparse(r.request.url).netloc
+        if r.request.url.startswith(("data:", "blob:")) or host == local:
+            return r.continue_()
+        foreign.append(r.request.url)
+        return r.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
+    page.goto(f"{url}/{page_name}.html", wait_until="networkidle")
+    return page, errors, failed, foreign
+
+
+def test_every_chapter_is_in_the_expectations():
+    assert set(chapters()) == set(EXPECTED_IMAGES)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_IMAGES))
+def test_page_loads_offline_with_its_figures_and_math(site, name):
+    html, url, browser = site
+    page, errors, failed, foreign = open_page(browser, url, name)
+    try:
+        assert not foreign, f"{name}: requests to other hosts: {foreign}"
+        assert not failed, f"{name}: failed requests: {failed}"
+        assert not errors, f"{name}: console errors: {errors}"
+        figures = "article img:not(.jupyter-widgets)"  # the clip explorer's widget images are tested below
+        loaded = page.eval_on_selector_all(figures, "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
+        total = page.eval_on_selector_all(figures, "imgs => imgs.length")
+        assert (loaded, total) == (EXPECTED_IMAGES[name],) * 2, f"{name}: {loaded} of {total} images loaded"
+        assert page.locator("div.animation").count() == ANIMATIONS.get(name, 0)
+        # Every inline and display formula is typeset by the local MathJax (CHTML output).
+        page.wait_for_function("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
+        page.evaluate("() => window.MathJax.startup.promise")
+        raw_math = page.eval_on_selector_all("article .math", "els => els.filter(e => !e.querySelector('mjx-container') && !e.closest('mjx-container')).length")
+        typeset = page.locator("article mjx-container").count()
+        assert raw_math == 0 and typeset > 0, f"{name}: {typeset} formulas typeset, {raw_math} left raw"
+        mathjax_src = page.eval_on_selector("script[src*='mathjax']", "s => s.src")
+        assert urlparse(mathjax_src).netloc == urlparse(url).netloc
+        page.screenshot(path=str(html / f"screenshot-{name}.png"), full_page=True)
+        assert (html / f"screenshot-{name}.png").stat().st_size > 10_000
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", list(ANIMATIONS))
+def test_animation_slider_changes_the_frame(site, name):
+    html, url, browser = site
+    page, errors, failed, foreign = open_page(browser, url, name)
+    try:
+        animation = page.locator("div.animation").first
+        slider = animation.locator("input[type=range]")
+        image = animation.locator("img")
+        n_frames = int(slider.get_attribute("max")) + 1
+        assert n_frames >= 2
+        animation.locator("button[title='Pause']").click()  # it may be playing; hold it still
+        frames = []
+        for frame in (0, n_frames - 1):
+            slider.evaluate("(s, v) => { s.value = v; s.dispatchEvent(new Event('input')); }", frame)
+            frames.append(image.get_attribute("src"))
+        assert frames[0] != frames[1], "moving the slider did not change the displayed frame"
+        assert all(re.match(r"data:image/png;base64,", f) for f in frames)
+        assert not errors
+    finally:
+        page.close()
+
+
+def test_static_widget_is_rendered_from_local_files(site):
+    """The clip explorer's saved widget state is drawn by the local widget manager (no kernel)."""
+    html, url, browser = site
+    page, errors, failed, foreign = open_page(browser, url, "clip_slider")
+    try:
+        page.wait_for_selector(".widget-slider", timeout=20_000)
+        shown = page.eval_on_selector_all(
+            "img.widget-image", "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
+        assert shown == 1  # the stored run's frame; the live run's image stays hidden until trained
+        assert page.locator(".widget-button").count() == 1
+        assert not foreign and not failed and not errors
+    finally:
+        page.close()
