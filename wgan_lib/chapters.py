@@ -31,27 +31,29 @@ def _schedule_changes():
     return {"epochs": int(epochs)} if epochs else {}
 
 
-def _current(config):
-    status, stored = load_status(results_dir() / run_name(config))
+def _current(config, folder):
+    status, stored = load_status(folder / run_name(config))
     if status not in ("ok", "stale") or stored.config != config:
         return None
     return load_run(stored.path) if stored.stale else stored  # load_run warns about a stale run
 
 
-def load_configs(configs, progress=True):
-    """Stored runs for `configs`, training (in one stack) those not stored as they are now."""
+def load_configs(configs, progress=True, folder=None, with_snapshots=True):
+    """Stored runs for `configs` (in `folder`, default the results folder), training (in one
+    stack) those not stored as they are now."""
+    folder = results_dir() if folder is None else Path(folder)
     configs = [c.replace(**_schedule_changes()) for c in configs]
-    runs = {run_name(c): _current(c) for c in configs}
+    runs = {run_name(c): _current(c, folder) for c in configs}
     missing = [c for c in configs if runs[run_name(c)] is None]
     if missing:
         from .runner import train_and_store
 
-        names = ", ".join(run_name(c) for c in missing)
+        names = ", ".join(run_name(c) for c in missing[:5]) + (" ..." if len(missing) > 5 else "")
         print(f"not stored for the current code: {names}; training {len(missing)} run(s) "
               f"for {missing[0].epochs} epochs", file=sys.stderr)
-        train_and_store(missing, results_dir(), progress=progress)
+        train_and_store(missing, folder, progress=progress, with_snapshots=with_snapshots)
         for c in missing:
-            runs[run_name(c)] = load_run(results_dir() / run_name(c))
+            runs[run_name(c)] = load_run(folder / run_name(c))
     return [runs[run_name(c)] for c in configs]
 
 
@@ -62,6 +64,27 @@ def load_case(name):
 
 def load_cases(names):
     return load_configs([get_case(n).config() for n in names])
+
+
+def load_sweep(name):
+    """The runs of a sweep beyond the post: 'seeds' or 'clip-lr' (see `sweeps`); metrics only."""
+    from .sweeps import sweep_configs, sweeps_dir
+
+    return load_configs(sweep_configs(name), folder=sweeps_dir(results_dir()) / name, with_snapshots=False)
+
+
+def load_critic():
+    """The critic study's runs with D's weights (see `critic`), trained when not stored."""
+    from .critic import load_critic as load, train_critic_study
+    from .store import RunFileError
+
+    changes = _schedule_changes()
+    try:
+        return load(results_dir(), **changes)
+    except RunFileError as err:
+        print(f"{err}; training the critic study", file=sys.stderr)
+        train_critic_study(results_dir(), epochs=changes.get("epochs"))
+        return load(results_dir(), **changes)
 
 
 def load_study(name):

@@ -101,7 +101,7 @@ def train_stack(configs, out_dir, device="cpu", progress=False, checkpoint_every
     return results
 
 
-def train_and_store(configs, out_dir, device="cpu", progress=False, checkpoint_every=None):
+def train_and_store(configs, out_dir, device="cpu", progress=False, checkpoint_every=None, with_snapshots=True):
     """Train `configs` (grouped into as few stacks as possible) under per-run locks; store each."""
     out_dir = Path(out_dir)
     for config in configs:
@@ -113,7 +113,7 @@ def train_and_store(configs, out_dir, device="cpu", progress=False, checkpoint_e
         for lock in locks:
             lock.acquire()
         try:
-            results += train_stack(group, out_dir, device, progress, checkpoint_every)
+            results += train_stack(group, out_dir, device, progress, checkpoint_every, with_snapshots)
         finally:
             for lock in locks:
                 lock.release()
@@ -132,8 +132,8 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
     """Train every case that is missing, stale or damaged in `out_dir`; return an exit status.
 
     `configs` replaces the cases and studies by other runs (the sweeps); `shard=(k, n)` keeps
-    every n-th of the runs to train, starting at the k-th (0-based), so that n processes share
-    the work without waiting on each other's locks.
+    every n-th of the runs, starting at the k-th (0-based), so that n processes share the work
+    without waiting on each other's locks (the split does not depend on what is stored already).
 
     Safe to run in several processes at once on one folder: each run is trained by the process
     that holds its lock (`.locks/<run>.lock`); the others wait for it and then find it stored. A
@@ -142,6 +142,8 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
     out_dir = Path(out_dir)
     changes = {} if epochs is None else {"epochs": epochs}
     configs = stored_configs(cases, **changes) if configs is None else [c.replace(**changes) for c in configs]
+    if shard is not None:
+        configs = configs[shard[0]::shard[1]]
     todo = [(c, s) for c in configs if (s := _current_status(out_dir, c)) != "ok"]
     if check_only:
         for config, status in todo:
@@ -151,8 +153,6 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
     if not todo:
         print(f"all {len(configs)} runs are stored and current in {out_dir}")
         return 0
-    if shard is not None:
-        todo = todo[shard[0]::shard[1]]
     for config, status in todo:
         print(f"{run_name(config)}: {status}", file=sys.stderr)
     (out_dir / LOCK_DIR).mkdir(parents=True, exist_ok=True)

@@ -235,8 +235,6 @@ def _check_record(record, config, json_path):
         bad("snapshots must be a list of {epoch, metric: number or null} records")
     if not isinstance(record["provenance"], dict):
         bad("provenance must be a JSON object")
-    if not (record["snapshots_sha256"] is None or isinstance(record["snapshots_sha256"], str)):
-        bad(f"snapshots_sha256 must be text or null; got {record['snapshots_sha256']!r}")
     for key in ("config_fingerprint", "code_fingerprint"):
         if not isinstance(record[key], str):
             bad(f"{key} must be text; got {record[key]!r}")
@@ -276,6 +274,8 @@ def load_run(path, warn_stale=True):
         raise RunFileError(f"{json_path}: not a stored run (missing {', '.join(missing)})")
     if record["format"] != FORMAT_VERSION:
         raise RunFileError(f"{json_path}: format {record['format']!r}, this code reads format {FORMAT_VERSION}")
+    if not (record["snapshots_sha256"] is None or isinstance(record["snapshots_sha256"], str)):
+        raise RunFileError(f"{json_path}: snapshots_sha256 must be text or null; got {record['snapshots_sha256']!r}")
     with_snapshots = record["snapshots_sha256"] is not None
     if with_snapshots and not npz_path.is_file():
         raise RunFileError(f"{npz_path}: missing")
