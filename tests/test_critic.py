@@ -105,3 +105,18 @@ def test_damaged_weights_are_a_clear_error(study, tmp_path, damage):
         match = "not a weights record"
     with pytest.raises(RunFileError, match=match):
         load_critic(copy)
+
+
+def test_sweep_critic_trains_only_what_is_not_current(tmp_path, monkeypatch, capsys):
+    """`python -m wgan_lib sweep critic --check` reports; `sweep critic` trains once, then finds it current."""
+    from wgan_lib.cli import main
+
+    original = critic.critic_configs
+    monkeypatch.setattr(critic, "critic_configs", lambda **changes: original(**{**SMALL, **changes}))
+    assert main(["sweep", "critic", "--check", "--results", str(tmp_path)]) == 1
+    assert "critic study: not stored or damaged" in capsys.readouterr().out
+    assert main(["sweep", "critic", "--quiet", "--device", "cpu", "--results", str(tmp_path)]) == 0
+    assert "training it" in capsys.readouterr().out
+    assert main(["sweep", "critic", "--check", "--results", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == "critic study: ok"
+    assert len(load_critic(tmp_path)) == 3

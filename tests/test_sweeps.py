@@ -52,7 +52,7 @@ def test_unknown_sweep_and_bad_shards_are_one_line_errors(capsys):
     assert main(["sweep", "nope", "--check"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: shard K/N needs N >= 1 and 0 <= K < N; got '3/2'",
-                   "error: unknown sweep 'nope'; allowed: seeds, clip-lr"]
+                   "error: unknown sweep 'nope'; allowed: seeds, clip-lr, critic"]
 
 
 @pytest.fixture(scope="module")

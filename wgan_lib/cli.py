@@ -1,4 +1,4 @@
-"""Command line: `python -m wgan_lib {list,run,reproduce,sweep,critic,bench,report}`.
+"""Command line: `python -m wgan_lib {list,run,reproduce,sweep,bench,report}`.
 
 Bad input prints one line naming the bad value and exits with status 2; a run that diverges is
 stored as diverged and the command exits with status 1.
@@ -75,25 +75,16 @@ def cmd_reproduce(args):
 
 
 def cmd_sweep(args):
-    from .sweeps import SWEEPS, parse_shard, run_sweeps
+    from .sweeps import ALL_SWEEPS, parse_shard, run_sweeps
 
-    names = args.sweeps or list(SWEEPS)
+    names = args.sweeps or list(ALL_SWEEPS)
     for name in names:
-        if name not in SWEEPS:
-            raise ConfigError(f"unknown sweep {name!r}; allowed: {', '.join(SWEEPS)}")
+        if name not in ALL_SWEEPS:
+            raise ConfigError(f"unknown sweep {name!r}; allowed: {', '.join(ALL_SWEEPS)}")
     shard = parse_shard(args.shard) if args.shard else None
     device = resolve_device(args.device)
     return run_sweeps(names, args.results, device=device, check_only=args.check, progress=not args.quiet,
                       shard=shard, epochs=args.epochs)
-
-
-def cmd_critic(args):
-    from .critic import train_critic_study
-
-    device = resolve_device(args.device)
-    for folder in train_critic_study(args.results, device=device, epochs=args.epochs, progress=not args.quiet):
-        print(f"{folder}: stored with D's weights at every snapshot")
-    return 0
 
 
 def cmd_bench(args):
@@ -176,8 +167,9 @@ def build_parser():
     rep.add_argument("--quiet", action="store_true")
     rep.set_defaults(func=cmd_reproduce)
 
-    sweep = sub.add_parser("sweep", help="train the sweeps (many seeds; clip x learning rate) into results/sweeps")
-    sweep.add_argument("sweeps", nargs="*", metavar="NAME", help="seeds, clip-lr (default: both)")
+    sweep = sub.add_parser("sweep", help="train the studies beyond the post: ten seeds of every case and the clip x "
+                           "learning-rate map (results/sweeps), the critic study (results/critic)")
+    sweep.add_argument("sweeps", nargs="*", metavar="NAME", help="seeds, clip-lr, critic (default: all three)")
     sweep.add_argument("--results", type=Path, default=DEFAULT_RESULTS_DIR,
                        help=f"results folder; the sweeps go to its sweeps/ (default {DEFAULT_RESULTS_DIR})")
     sweep.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
@@ -187,13 +179,6 @@ def build_parser():
     sweep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
     sweep.add_argument("--quiet", action="store_true")
     sweep.set_defaults(func=cmd_sweep)
-
-    critic = sub.add_parser("critic", help="train the critic study (D's weights at every snapshot) into results/critic")
-    critic.add_argument("--results", type=Path, default=DEFAULT_RESULTS_DIR)
-    critic.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
-    critic.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
-    critic.add_argument("--quiet", action="store_true")
-    critic.set_defaults(func=cmd_critic)
 
     bench = sub.add_parser("bench", help="measure training speed of the plain loop and the stacked trainer")
     bench.add_argument("--device", default="cpu", help="cpu or cuda")

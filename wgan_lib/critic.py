@@ -2,7 +2,7 @@
 
 The WGAN-GP paper (arXiv 1704.00028, its Fig. 1) reports two effects of clipping: the weights pile
 up at the clip values +-c, and the clipped critic learns an overly simple function whose gradient
-is far from the norm 1 the Wasserstein dual asks for. `python -m wgan_lib critic` trains the
+is far from the norm 1 the Wasserstein dual asks for. `python -m wgan_lib sweep critic` trains the
 cases in CRITIC_CASES once more, recording D's weights at every snapshot, and stores each as a
 normal run folder (in `results/critic/`) plus `d_weights.npz` with the weights; `load_critic`
 reads them back, checked against the sha256 that `d_weights.json` records.
@@ -118,13 +118,19 @@ class CriticRun:
 
 def load_critic(results_dir, **changes):
     """The stored critic-study runs; a missing or altered weights file is a RunFileError naming it."""
+    import warnings
+
+    from .store import StaleRunWarning
+
     runs = []
     for config in critic_configs(**changes):
         folder = critic_dir(results_dir) / run_name(config)
-        run = load_run(folder)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StaleRunWarning)  # `run.stale` says it; callers decide
+            run = load_run(folder)
         npz, meta = folder / WEIGHTS_NPZ, folder / WEIGHTS_JSON
         if not (npz.is_file() and meta.is_file()):
-            raise RunFileError(f"{folder}: missing {WEIGHTS_NPZ} or {WEIGHTS_JSON}; run `python -m wgan_lib critic`")
+            raise RunFileError(f"{folder}: missing {WEIGHTS_NPZ} or {WEIGHTS_JSON}; run `python -m wgan_lib sweep critic`")
         try:
             record = json.loads(meta.read_text())
             expected = record["sha256"]
@@ -142,3 +148,12 @@ def load_critic(results_dir, **changes):
             raise RunFileError(f"{npz}: weights of shape {flat.shape}; expected ({len(epochs)}, {n_params})")
         runs.append(CriticRun(run, flat))
     return runs
+
+
+def critic_status(results_dir):
+    """'ok', 'stale' or the reason the critic study must be trained again ('missing ...', 'damaged ...')."""
+    try:
+        runs = load_critic(results_dir)
+    except RunFileError as err:
+        return f"not stored or damaged: {err}"
+    return "stale" if any(r.run.stale for r in runs) else "ok"

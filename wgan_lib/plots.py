@@ -619,6 +619,27 @@ def provenance_table(entries):
                  rows)
 
 
+def group_provenance_table(groups):
+    """One row per group of stored runs ({label: entries from `stored_runs`}): how many runs are
+    current, stale or damaged, the commits and devices that made them, their epochs, and the wall
+    time of their stacks (each distinct stack counted once; stacks trained side by side overlap)."""
+    rows = []
+    for label, entries in groups.items():
+        runs = [run for _, run, _ in entries if run is not None]
+        count = {key: sum(status.startswith(key) for _, _, status in entries) for key in ("ok", "stale", "damaged")}
+        stacks = {(r.provenance.get("git_commit"), r.provenance.get("wall_time_s"), r.provenance.get("stack_size"))
+                  for r in runs}
+        commits = sorted({(c or "?")[:12] for c, _, _ in stacks})
+        devices = sorted({r.provenance.get("device") or "?" for r in runs})
+        epochs = sorted({r.config.epochs for r in runs})
+        wall = sum(w for _, w, _ in stacks if w is not None)
+        rows.append([label, len(entries), count["ok"], count["stale"], count["damaged"],
+                     ", ".join(map(str, epochs)), ", ".join(commits), "; ".join(devices), len(stacks),
+                     _fmt(wall / 60, ".1f")])
+    return Table(["runs", "stored", "current", "stale", "damaged", "epochs", "commit", "device", "stacks",
+                  "stack wall time (min)"], rows)
+
+
 def network_size_table(entries):
     """The network-size measurement (runs named size-w{W}-d{D}-{loss}-seed{S}, from `stored_runs`):
     width, depth, loss, seed, modes and HQ % at the last snapshot, and the run's share of its stack's

@@ -70,12 +70,26 @@ def sweeps_dir(results_dir):
     return Path(results_dir) / "sweeps"
 
 
+# `python -m wgan_lib sweep` regenerates these; 'critic' is the critic study (`critic`).
+ALL_SWEEPS = (*SWEEPS, "critic")
+
+
 def run_sweeps(names, results_dir, device="cpu", check_only=False, progress=True, shard=None, epochs=None):
-    """Train what is missing, stale or damaged of the named sweeps; return an exit status."""
+    """Train what is missing, stale or damaged of the named sweeps (ALL_SWEEPS); return an exit status."""
+    from .critic import critic_status, train_critic_study
     from .runner import reproduce
 
     status = 0
     for name in names:
+        if name == "critic":
+            current = critic_status(results_dir) if epochs is None else "a test schedule"
+            if check_only:
+                print(f"critic study: {current}")
+                status |= current != "ok"
+            elif current != "ok" and (shard is None or shard[0] == 0):  # one process trains it
+                print(f"critic study: {current}; training it", flush=True)
+                train_critic_study(results_dir, device=device, epochs=epochs, progress=progress)
+            continue
         configs = sweep_configs(name)
         status |= reproduce(sweeps_dir(results_dir) / name, device=device, epochs=epochs, check_only=check_only,
                             progress=progress, configs=configs, with_snapshots=False, shard=shard)
