@@ -120,3 +120,21 @@ def test_sweep_critic_trains_only_what_is_not_current(tmp_path, monkeypatch, cap
     assert main(["sweep", "critic", "--check", "--results", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == "critic study: ok"
     assert len(load_critic(tmp_path)) == 3
+
+
+def test_critic_figures_and_table_show_every_run(study):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from wgan_lib import study_plots
+
+    _, _, runs = study
+    fig = study_plots.plot_weight_histograms(runs)  # asks for snapshots 0, 1, 5, -1 of 3: shows 0, 1, 2
+    assert len(fig.axes) == 3 * 3
+    assert [ax.get_title() for ax in fig.axes[:3]] == [f"success, epoch {e}" + (
+        f", {100 * runs[0].fraction_at_clip(k):.0f}% at ±c") for k, e in enumerate([0, 1, 2])]
+    table = study_plots.gradient_norm_table(runs)
+    assert table.column("run") == list(critic.CRITIC_CASES)
+    assert table.column("parameters at ±c")[2] == "—"  # WGAN-GP has no clip
+    median = np.median(runs[1].gradient_norm(-1)[1])
+    assert table.column("median")[1] == f"{median:.3g}"

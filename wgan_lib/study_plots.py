@@ -147,7 +147,10 @@ def rank_agreement(runs, early_epoch, late_epoch, metric="modes"):
 
 # ------------------------------------------------------------------------------- the critic study
 def plot_weight_histograms(critic_runs, snapshots=(0, 1, 5, -1)):
-    """Histograms of D's parameters at a few snapshots, one row per run (dashes: +-clip)."""
+    """Histograms of D's parameters at a few snapshots (indices; those past the last snapshot fall
+    back to it), one row per run (dashes: +-clip)."""
+    n = min(len(run.snapshot_epochs) for run in critic_runs)
+    snapshots = sorted({min(k, n - 1) if k >= 0 else max(n + k, 0) for k in snapshots})
     fig, axes = plt.subplots(len(critic_runs), len(snapshots), figsize=(2.8 * len(snapshots), 2.2 * len(critic_runs)),
                              squeeze=False)
     for row, run in zip(axes, critic_runs):
