@@ -15,7 +15,7 @@ from e2e import build_book, chapters, chromium, ensure_assets, serve, BOOK
 # as one image each. A chapter whose plot call fails or is dropped changes its count.
 EXPECTED_IMAGES = {
     "intro": 1, "discriminators": 1, "failures": 7, "success": 4, "no_clipping": 3, "standard_coulomb": 4,
-    "comparison": 0, "clip_slider": 1, "reproducing": 0,
+    "comparison": 0, "clip_slider": 1, "seeds": 1, "clip_lr_map": 1, "critic": 3, "reproducing": 0,
 }
 ANIMATIONS = {"success": 1, "clip_slider": 1}
 
