@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The prepared device check of issue 3 (and the full-schedule sweeps of issue 7), for a session
+# whose task is lent a GPU machine (15 minutes of device time, one try): run it once, through the
+# device tool, from the repository root, with `carry: [".whl"]` and a timeout that leaves a retry:
+#
+#   here, once:  echo /.whl/ >> .git/info/exclude
+#                python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#                    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+#                    -d .whl POT==0.9.7.post1
+#   device:      bash experiments/gpu_check.sh
+#
+# The machine has torch (a CUDA build), numpy, scipy, scikit-learn, matplotlib, tqdm and filelock;
+# POT (the exact W1 distance) travels as the wheel above. Everything it writes goes to $OUT:
+# bench.txt, timings.txt and results.tgz (the runs, with provenance naming the GPU). Not yet run:
+# no session so far was lent a machine.
+set -euo pipefail
+OUT=${OUT:-/tmp/gpu_check}
+mkdir -p "$OUT"
+if compgen -G ".whl/*.whl" > /dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+DEVICE=${DEVICE:-cuda}
+EPOCHS=${EPOCHS:-}   # empty: the real schedules; a number: a smoke test of this script (e.g. on a CPU)
+epochs_flag=${EPOCHS:+--epochs $EPOCHS}
+nvidia-smi -L 2>/dev/null | tee "$OUT/timings.txt" || true
+
+timed() {  # timed LABEL COMMAND...: run it, append its wall time to timings.txt
+    local label=$1; shift
+    local start=$SECONDS
+    "$@"
+    echo "$label: $((SECONDS - start)) s" | tee -a "$OUT/timings.txt"
+}
+
+timed "bench" python3 -m wgan_lib bench --device "$DEVICE" ${EPOCHS:+--quick} > "$OUT/bench.txt"
+# Target: every case of the post at 1000 epochs in under 2 minutes (plus the two 200-epoch studies).
+timed "reproduce (12 cases, 2 studies)" python3 -m wgan_lib reproduce --out "$OUT/results" --device "$DEVICE" \
+    --quiet $epochs_flag
+# Target: ten seeds of every case (110 runs) in under 5 minutes; here at the sweeps' 100 epochs,
+# with the clip x lr map and the critic study.
+timed "sweep (seeds, clip-lr, critic)" python3 -m wgan_lib sweep --results "$OUT/results" --device "$DEVICE" \
+    --quiet $epochs_flag
+tar czf "$OUT/results.tgz" -C "$OUT" results
+cat "$OUT/timings.txt"
