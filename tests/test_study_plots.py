@@ -67,3 +67,16 @@ def test_schedule_check_pairs_each_full_run_with_the_sweep_run_of_its_setting_an
     assert table.column("verdict") == ["same", "same"]
     assert table.column("sweep, epoch 99")[1] == "21 / 55.0 (succeeds)"
     assert table.column("full schedule, epoch 100")[0] == "12 / 1.0 (fails)"
+
+
+def test_rounding_drift_table_gives_relative_differences_and_zero_for_identical_runs():
+    def with_logs(run, losses):
+        run.epoch_logs = {"d_loss": np.array(losses, dtype=np.float64)}
+        return run
+
+    full = [with_logs(_run("success", 0, 13, 0.01), [1.0, 2.0, 4.0]), with_logs(_run("wgan-gp", 0, 13, 0.01), [1.0, 1.0, 1.0])]
+    sweep = [with_logs(_run("seeds-success", 0, 20, 0.02), [1.0, 2.2, 2.0]),
+             with_logs(_run("seeds-wgan-gp", 0, 20, 0.02), [1.0, 1.0, 1.0])]
+    table = study_plots.rounding_drift_table(full, sweep, epochs=(0, 1, 2, 5))
+    assert table.rows[0][2:] == ["0", "1e-01", "5e-01", "—"]
+    assert table.rows[1][2:] == ["0", "0", "0", "—"]

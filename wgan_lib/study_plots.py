@@ -90,6 +90,29 @@ def schedule_check_table(full_runs, sweep_runs):
                   "verdict"], rows, caption="modes / HQ % (verdict of the success criterion)")
 
 
+def rounding_drift_table(full_runs, sweep_runs, epochs=(0, 10, 50, 99), key="d_loss"):
+    """How far the sweep's run and the full-schedule run of the same setting and seed drift apart:
+    the relative difference of their per-epoch mean critic loss at `epochs`. They are the same
+    computation up to float rounding (their stacks differ), so this measures how fast training
+    amplifies rounding."""
+    short = {(r.config.case.removeprefix("seeds-"), r.config.seed): r for r in sweep_runs}
+    rows = []
+    for full in full_runs:
+        mate = short.get((setting_name(full.config.case), full.config.seed))
+        if mate is None:
+            continue
+        a, b = mate.epoch_logs[key], full.epoch_logs[key]
+        cells = []
+        for e in epochs:
+            if e >= min(len(a), len(b)):
+                cells.append(DASH)
+                continue
+            cells.append(f"{abs(a[e] - b[e]) / max(abs(b[e]), 1e-12):.0e}" if a[e] != b[e] else "0")
+        rows.append([full.config.case, full.config.seed, *cells])
+    return Table(["case", "seed", *[f"epoch {e}" for e in epochs]], rows,
+                 caption=f"relative difference of the epoch's mean {key.replace('_', ' ')}")
+
+
 def clip_lr_grid(summary, metric):
     """The map's `metric` as an array (rows: MAP_LRS, columns: MAP_CLIPS)."""
     return np.array([[summary[(clip_label(c), lr)][metric] for c in MAP_CLIPS] for lr in MAP_LRS])
