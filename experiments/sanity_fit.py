@@ -6,6 +6,7 @@ rate decay, a larger learning rate for the standard GAN; WGAN-GP's Adam betas (0
 n_critic 5) and see whether any reaches the success criterion. Stored under results/sanity/.
 
     python experiments/sanity_fit.py --part 0   # and --part 1 in a second process
+    python experiments/sanity_fit.py --only success-relu-3x128 std-relu-3x128-lr1e-4
 """
 import argparse
 import time
@@ -23,15 +24,21 @@ SETTINGS = [
     ("std-relu-2x64-lr1e-3", dict(BIG, loss="standard", activation="relu", lr=1e-3, g_width=64, d_width=64,
                                   g_depth=2, d_depth=2)),
     ("gp-relu-3x128-lr1e-4", dict(BIG, loss="wgan-gp", activation="relu", lr=1e-4, beta_2=0.9, n_critic=5)),
+    # The post's own settings with only the networks changed: ReLU 3 x 128 instead of ELU 2 x 64.
+    ("success-relu-3x128", dict(g_width=128, d_width=128, g_depth=3, d_depth=3, activation="relu",
+                                snapshot_every=10)),
+    ("std-relu-3x128-lr1e-4", dict(BIG, loss="standard", activation="relu", lr=1e-4)),
 ]
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=60)
-parser.add_argument("--part", type=int, choices=(0, 1), required=True)
+parser.add_argument("--part", type=int, choices=(0, 1), default=None)
+parser.add_argument("--only", nargs="+", metavar="NAME", help="these settings (by name) instead of a part")
 parser.add_argument("--out", default="results/sanity")
 args = parser.parse_args()
 torch.set_num_threads(1)
-for name, settings in SETTINGS[args.part::2]:
+chosen = [s for s in SETTINGS if s[0] in args.only] if args.only else SETTINGS[args.part::2]
+for name, settings in chosen:
     config = get_case("success").config(case=f"sanity-{name}", epochs=args.epochs, **settings)
     start = time.perf_counter()
     for path, log in train_and_store([config], args.out):
