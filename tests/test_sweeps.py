@@ -74,7 +74,7 @@ def test_two_shards_train_every_run_once(sharded, capsys):
     assert reproduce(out, configs=configs, check_only=True, with_snapshots=False) == 0
     assert "6 of 6 runs stored and current" in capsys.readouterr().out
     # a shard is the same runs whatever is stored already
-    assert reproduce(out, configs=configs, check_only=True, shard=(1, 2)) == 0
+    assert reproduce(out, configs=configs, check_only=True, with_snapshots=False, shard=(1, 2)) == 0
     assert "3 of 3 runs stored and current" in capsys.readouterr().out
 
 
@@ -134,3 +134,24 @@ def test_summarise_gives_means_standard_errors_and_success_rates():
 def test_mean_and_error_ignores_non_finite_values():
     assert mean_and_error([1.0, 3.0, math.nan]) == (2.0, pytest.approx(1.0))
     assert all(math.isnan(v) for v in mean_and_error([math.nan]))
+
+
+def test_a_full_run_edited_to_claim_no_snapshots_is_damaged(tmp_path):
+    """Found by Hypothesis: run.json's snapshots_sha256 set to null beside a snapshots.npz."""
+    config = Config(case="full").replace(**TINY)
+    assert reproduce(tmp_path, configs=[config], progress=False) == 0
+    folder = tmp_path / run_name(config)
+    record = json.loads((folder / RUN_JSON).read_text())
+    record["snapshots_sha256"] = None
+    (folder / RUN_JSON).write_text(json.dumps(record))
+    with pytest.raises(RunFileError, match="records no snapshots, but snapshots.npz is there"):
+        load_run(folder)
+
+
+def test_a_metrics_only_run_where_snapshots_are_wanted_is_retrained(tmp_path, capsys):
+    config = Config(case="wanted").replace(**TINY)
+    assert reproduce(tmp_path, configs=[config], with_snapshots=False, progress=False) == 0
+    assert reproduce(tmp_path, configs=[config], check_only=True) == 1
+    assert f"{run_name(config)}: missing snapshots" in capsys.readouterr().out
+    assert reproduce(tmp_path, configs=[config], progress=False) == 0
+    assert load_run(tmp_path / run_name(config)).samples.shape == (2, TINY["n_eval_samples"], 2)

@@ -31,9 +31,9 @@ def _schedule_changes():
     return {"epochs": int(epochs)} if epochs else {}
 
 
-def _current(config, folder):
+def _current(config, folder, with_snapshots=True):
     status, stored = load_status(folder / run_name(config))
-    if status not in ("ok", "stale") or stored.config != config:
+    if status not in ("ok", "stale") or stored.config != config or (with_snapshots and stored.samples is None):
         return None
     return load_run(stored.path) if stored.stale else stored  # load_run warns about a stale run
 
@@ -43,7 +43,7 @@ def load_configs(configs, progress=True, folder=None, with_snapshots=True):
     stack) those not stored as they are now."""
     folder = results_dir() if folder is None else Path(folder)
     configs = [c.replace(**_schedule_changes()) for c in configs]
-    runs = {run_name(c): _current(c, folder) for c in configs}
+    runs = {run_name(c): _current(c, folder, with_snapshots) for c in configs}
     missing = [c for c in configs if runs[run_name(c)] is None]
     if missing:
         from .runner import train_and_store

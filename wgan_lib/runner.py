@@ -120,11 +120,16 @@ def train_and_store(configs, out_dir, device="cpu", progress=False, checkpoint_e
     return results
 
 
-def _current_status(out_dir, config):
+def _current_status(out_dir, config, with_snapshots=True):
     """run_status of `config`'s run folder, with 'stale (other config)' for a run stored under
-    this name for another config."""
+    this name for another config, and 'missing snapshots' for a metrics-only run where the
+    snapshots are wanted."""
     status, run = load_status(out_dir / run_name(config))
-    return "stale (other config)" if status == "ok" and run.config != config else status
+    if status == "ok" and run.config != config:
+        return "stale (other config)"
+    if status == "ok" and with_snapshots and run.samples is None:
+        return "missing snapshots"
+    return status
 
 
 def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=True, cases=None,
@@ -144,7 +149,7 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
     configs = stored_configs(cases, **changes) if configs is None else [c.replace(**changes) for c in configs]
     if shard is not None:
         configs = configs[shard[0]::shard[1]]
-    todo = [(c, s) for c in configs if (s := _current_status(out_dir, c)) != "ok"]
+    todo = [(c, s) for c in configs if (s := _current_status(out_dir, c, with_snapshots)) != "ok"]
     if check_only:
         for config, status in todo:
             print(f"{run_name(config)}: {status}")
@@ -181,7 +186,7 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
 
     try:
         # Re-check under the lock: another process may have stored the run meanwhile.
-        stored_meanwhile = [c for c in mine if _current_status(out_dir, c) == "ok"]
+        stored_meanwhile = [c for c in mine if _current_status(out_dir, c, with_snapshots) == "ok"]
         for config in stored_meanwhile:
             print(f"{run_name(config)}: stored by another process meanwhile", file=sys.stderr)
         mine = [c for c in mine if c not in stored_meanwhile]
@@ -194,7 +199,7 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
     for config, lock in others:
         print(f"{run_name(config)}: being trained by another process; waiting", file=sys.stderr)
         with lock:
-            if _current_status(out_dir, config) == "ok":
+            if _current_status(out_dir, config, with_snapshots) == "ok":
                 print(f"{run_name(config)}: stored by the other process", file=sys.stderr)
             else:
                 print(f"{run_name(config)}: the other process stopped without storing it", file=sys.stderr)

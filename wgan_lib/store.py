@@ -277,6 +277,8 @@ def load_run(path, warn_stale=True):
     if not (record["snapshots_sha256"] is None or isinstance(record["snapshots_sha256"], str)):
         raise RunFileError(f"{json_path}: snapshots_sha256 must be text or null; got {record['snapshots_sha256']!r}")
     with_snapshots = record["snapshots_sha256"] is not None
+    if not with_snapshots and npz_path.exists():
+        raise RunFileError(f"{json_path}: records no snapshots, but {SNAPSHOTS_NPZ} is there (file altered)")
     if with_snapshots and not npz_path.is_file():
         raise RunFileError(f"{npz_path}: missing")
     if with_snapshots:

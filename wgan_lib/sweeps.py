@@ -105,7 +105,7 @@ def load_sweep(name, results_dir, **changes):
     folder = sweeps_dir(results_dir) / name
     runs, bad = [], []
     for config in sweep_configs(name, **changes):
-        status = _current_status(folder, config)
+        status = _current_status(folder, config, with_snapshots=False)
         if status != "ok":
             bad.append(f"{run_name(config)} ({status})")
             continue
