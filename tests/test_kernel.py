@@ -7,10 +7,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from e2e import BOOK, REPO
+from e2e import BOOK
 
 
-def _client(name, tmp_path=None):
+def _client(name):
     nb = jupytext.read(BOOK / f"{name}.md")
     return nb, NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(BOOK)}})
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from wgan_lib import Config, study_plots
-from wgan_lib.sweeps import (MAP_CLIPS, MAP_LRS, SEED_SETTINGS, cell_of, clip_label, setting_name, setting_of,
-                             summarise)
+from wgan_lib.cases import clip_label
+from wgan_lib.sweeps import MAP_CLIPS, MAP_LRS, SEED_SETTINGS, cell_of, setting_name, setting_of, summarise
 
 matplotlib.use("Agg")
 

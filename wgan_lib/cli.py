@@ -173,7 +173,7 @@ def build_parser():
     sweep.add_argument("--results", type=Path, default=DEFAULT_RESULTS_DIR,
                        help=f"results folder; the sweeps go to its sweeps/ (default {DEFAULT_RESULTS_DIR})")
     sweep.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
-    sweep.add_argument("--shard", metavar="K/N", help="train only every N-th missing run from the K-th (0-based), "
+    sweep.add_argument("--shard", metavar="K/N", help="only every N-th run of each sweep from the K-th (0-based), "
                        "to share the work between N processes")
     sweep.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
     sweep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")

@@ -7,7 +7,6 @@ cases in CRITIC_CASES once more, recording D's weights at every snapshot, and st
 normal run folder (in `results/critic/`) plus `d_weights.npz` with the weights; `load_critic`
 reads them back, checked against the sha256 that `d_weights.json` records.
 """
-import hashlib
 import json
 import math
 import os
@@ -18,7 +17,7 @@ import torch
 
 from .cases import CASES
 from .models import discriminator_sizes, stacked_forward
-from .store import RunFileError, code_fingerprint, load_run, provenance, run_name, save_run
+from .store import RunFileError, _sha256, code_fingerprint, load_run, provenance, run_name, save_run
 
 # The success case and a failing one with a tighter clip, against the fix without clipping.
 CRITIC_CASES = ("success", "failure-2", "wgan-gp")
@@ -50,10 +49,10 @@ def train_critic_study(results_dir, device="cpu", epochs=None, progress=True):
 
     def record_weights(t):
         finished = t.epoch - 1
-        for log, recorded in zip(t.logs, weights):
+        for e, (log, recorded) in enumerate(zip(t.logs, weights)):
             # A snapshot was just taken for this run (a diverged run takes none).
             if log.snapshot_epochs and log.snapshot_epochs[-1] == finished and len(recorded) < len(log.snapshot_epochs):
-                recorded.append(t.nets["d"]["flat"][t.logs.index(log)].detach().cpu().numpy().copy())
+                recorded.append(t.nets["d"]["flat"][e].detach().cpu().numpy().copy())
 
     trainer.train(on_epoch=record_weights)
     info = provenance(device, trainer.wall_time, trainer.n_runs)
@@ -69,9 +68,15 @@ def train_critic_study(results_dir, device="cpu", epochs=None, progress=True):
 def _save_weights(folder, flat, epochs):
     tmp = folder / f".{WEIGHTS_NPZ}.tmp-{os.getpid()}.npz"
     np.savez_compressed(tmp, flat=flat, snapshot_epochs=epochs)
-    record = {"sha256": hashlib.sha256(tmp.read_bytes()).hexdigest(), "code_fingerprint": code_fingerprint()}
+    record = {"sha256": _sha256(tmp), "code_fingerprint": code_fingerprint()}
     os.replace(tmp, folder / WEIGHTS_NPZ)
     (folder / WEIGHTS_JSON).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _d_shapes(config):
+    """The shapes of D's parameters [W_0, b_0, W_1, ...] in the order of the trainer's flat buffer."""
+    sizes = discriminator_sizes(config)
+    return [s for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for s in ((fan_in, fan_out), (fan_out,))]
 
 
 class CriticRun:
@@ -88,8 +93,7 @@ class CriticRun:
 
     def layers(self, snapshot):
         """[W_0, b_0, W_1, ...] of D at snapshot index `snapshot`, as numpy arrays (W: fan_in x fan_out)."""
-        sizes = discriminator_sizes(self.config)
-        shapes = [s for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for s in ((fan_in, fan_out), (fan_out,))]
+        shapes = _d_shapes(self.config)
         parts = np.split(self.flat[snapshot], np.cumsum([math.prod(s) for s in shapes])[:-1])
         return [part.reshape(shape) for part, shape in zip(parts, shapes)]
 
@@ -136,14 +140,13 @@ def load_critic(results_dir, **changes):
             expected = record["sha256"]
         except (ValueError, KeyError, TypeError) as err:
             raise RunFileError(f"{meta}: not a weights record ({err})") from None
-        if hashlib.sha256(npz.read_bytes()).hexdigest() != expected:
+        if _sha256(npz) != expected:
             raise RunFileError(f"{npz}: checksum does not match {WEIGHTS_JSON} (file altered or truncated)")
         with np.load(npz, allow_pickle=False) as arrays:
             flat, epochs = arrays["flat"], arrays["snapshot_epochs"]
         if epochs.tolist() != run.snapshot_epochs.tolist():
             raise RunFileError(f"{npz}: snapshot epochs {epochs.tolist()} differ from the run's")
-        n_params = sum(a * b + b for a, b in zip(discriminator_sizes(run.config)[:-1],
-                                                 discriminator_sizes(run.config)[1:]))
+        n_params = sum(math.prod(shape) for shape in _d_shapes(run.config))
         if flat.shape != (len(epochs), n_params):
             raise RunFileError(f"{npz}: weights of shape {flat.shape}; expected ({len(epochs)}, {n_params})")
         runs.append(CriticRun(run, flat))

@@ -21,15 +21,8 @@ import math
 import ipywidgets as widgets
 import numpy as np
 
+from .cases import NO_CLIP_LABEL, clip_label
 from .plots import draw_critic, draw_samples, offline_jshtml
-
-NO_CLIP_LABEL = "none"
-
-
-def clip_label(clip):
-    """'0.001', ..., '1' for a clip value; 'none' for no clipping."""
-    return NO_CLIP_LABEL if clip is None else f"{clip:g}"
-
 
 def sort_by_clip(runs):
     """Runs ordered by clip value, unclipped runs last."""

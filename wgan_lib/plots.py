@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Ellipse, Rectangle
 
-from .cases import CASES, succeeded
+from .cases import CASES, clip_label, run_succeeded, succeeded
 from .data import GRID_CENTERS
 
 # D's contour range (min, max) in the post's successful run without clipping ("run 2"), read from
@@ -98,10 +98,6 @@ def _fmt(value, spec):
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return DASH
     return format(value, spec)
-
-
-def _clip_text(clip):
-    return "none" if clip is None else f"{clip:g}"
 
 
 # ------------------------------------------------------------------------------------ primitives
@@ -389,11 +385,6 @@ def post_succeeded(case):
     return None
 
 
-def run_succeeded(run):
-    """`cases.succeeded` on the run's last snapshot; a run that diverged counts as failed."""
-    return run.status != "diverged" and succeeded(run.final_metrics)
-
-
 def verdict(run, case=None):
     """One sentence, computed: did our run end the way the post's did ("matches" / "differs")?"""
     case = CASES[case or run.config.case] if not hasattr(case, "post_outcome") else case
@@ -422,7 +413,7 @@ def settings_table(cases_or_runs):
         else:
             cfg = item.config
             name, outcome = cfg.case, CASES[cfg.case].post_outcome if cfg.case in CASES else DASH
-        rows.append([name, cfg.loss, f"{cfg.lr:g}", f"{cfg.decay:g}", cfg.n_critic, _clip_text(cfg.clip),
+        rows.append([name, cfg.loss, f"{cfg.lr:g}", f"{cfg.decay:g}", cfg.n_critic, clip_label(cfg.clip),
                      cfg.seed, outcome])
     return Table(["case", "loss", "lr", "decay", "n_critic", "clip", "seed", "outcome in the post"], rows)
 

@@ -279,9 +279,9 @@ def load_run(path, warn_stale=True):
     with_snapshots = record["snapshots_sha256"] is not None
     if not with_snapshots and npz_path.exists():
         raise RunFileError(f"{json_path}: records no snapshots, but {SNAPSHOTS_NPZ} is there (file altered)")
-    if with_snapshots and not npz_path.is_file():
-        raise RunFileError(f"{npz_path}: missing")
     if with_snapshots:
+        if not npz_path.is_file():
+            raise RunFileError(f"{npz_path}: missing")
         try:
             npz_digest = _sha256(npz_path)
         except OSError as err:

@@ -8,10 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import spearmanr
 
-from .cases import CASES, succeeded
+from .cases import clip_label, run_succeeded, succeeded
 from .data import GRID_CENTERS
-from .plots import DASH, Table, _fmt, post_succeeded, run_succeeded
-from .sweeps import MAP_CLIPS, MAP_LRS, SEED_SETTINGS, clip_label, final_metrics, setting_name
+from .plots import DASH, Table, _fmt, post_succeeded
+from .sweeps import MAP_CLIPS, MAP_LRS, SEED_SETTINGS, final_metrics, setting_name, setting_of
 
 
 def _pm(mean, error, spec, scale=1.0):
@@ -68,16 +68,19 @@ def plot_seed_spread(runs, key):
     return fig
 
 
+def sweep_mates(full_runs, sweep_runs):
+    """(full-schedule run, the seeds sweep's run of the same setting and seed) for every full run
+    that has one."""
+    by_key = {(setting_of(r), r.config.seed): r for r in sweep_runs}
+    pairs = [(full, by_key.get((setting_name(full.config.case), full.config.seed))) for full in full_runs]
+    return [(full, mate) for full, mate in pairs if mate is not None]
+
+
 def schedule_check_table(full_runs, sweep_runs):
     """Short against full schedule, same setting and seed: the sweep's last snapshot (epoch 99)
     beside the full-schedule run's snapshot at epoch 100 and its last one (epoch 999)."""
-    short = {(r.config.case.removeprefix("seeds-"), r.config.seed): r for r in sweep_runs}
     rows = []
-    for full in full_runs:
-        setting = setting_name(full.config.case)
-        mate = short.get((setting, full.config.seed))
-        if mate is None:
-            continue
+    for full, mate in sweep_mates(full_runs, sweep_runs):
         at_100 = next((m for m in full.metrics if m.get("epoch") == 100), {})
         cells = []
         for m, ok in ((final_metrics(mate), run_succeeded(mate)), (at_100, succeeded(at_100)),
@@ -95,12 +98,8 @@ def rounding_drift_table(full_runs, sweep_runs, epochs=(0, 10, 50, 99), key="d_l
     the relative difference of their per-epoch mean critic loss at `epochs`. They are the same
     computation up to float rounding (their stacks differ), so this measures how fast training
     amplifies rounding."""
-    short = {(r.config.case.removeprefix("seeds-"), r.config.seed): r for r in sweep_runs}
     rows = []
-    for full in full_runs:
-        mate = short.get((setting_name(full.config.case), full.config.seed))
-        if mate is None:
-            continue
+    for full, mate in sweep_mates(full_runs, sweep_runs):
         a, b = mate.epoch_logs[key], full.epoch_logs[key]
         cells = []
         for e in epochs:
@@ -243,7 +242,7 @@ def gradient_norm_table(critic_runs, snapshot=-1):
         p5, p50, p95 = np.percentile(norms, [5, 50, 95])
         d = run.run.d_grid[snapshot]
         at_clip, near_clip = run.fraction_at_clip(snapshot), run.fraction_at_clip(snapshot, rel_tol=0.1)
-        rows.append([run.name, _fmt(run.config.clip, "g") if run.config.clip is not None else "none",
+        rows.append([run.name, clip_label(run.config.clip),
                      int(run.snapshot_epochs[snapshot]), f"{p5:.3g}", f"{p50:.3g}", f"{p95:.3g}",
                      f"[{d.min():.3g}, {d.max():.3g}]", DASH if math.isnan(at_clip) else f"{100 * at_clip:.0f}%",
                      DASH if math.isnan(near_clip) else f"{100 * near_clip:.0f}%"])

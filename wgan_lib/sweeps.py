@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cases import CASES, succeeded
+from .cases import CASES, clip_label, run_succeeded
 from .config import ConfigError
 
 # 100 epochs = 19,500 iterations. Measured on the 2-core machine (one thread per process): a
@@ -33,10 +33,6 @@ METRICS = ("modes", "hq_fraction", "reverse_kl", "w1")
 
 def setting_name(case_name):
     return "no-clip" if case_name.startswith("no-clip") else case_name
-
-
-def clip_label(clip):
-    return "none" if clip is None else f"{clip:g}"
 
 
 def _schedule(**changes):
@@ -143,8 +139,7 @@ def summarise(runs, key):
         finals = [final_metrics(r) for r in members]
         row = {"n": len(members),
                "diverged": sum(r.status != "completed" for r in members),
-               "success_rate": float(np.mean([r.status == "completed" and succeeded(r.metrics[-1])
-                                              for r in members]))}
+               "success_rate": float(np.mean([run_succeeded(r) for r in members]))}
         for metric in METRICS:
             row[metric], row[f"{metric}_se"] = mean_and_error([f[metric] for f in finals])
         summary[group] = row
