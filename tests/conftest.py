@@ -1,5 +1,15 @@
+import os
+
 import pytest
 import torch
+from hypothesis import settings
+
+# Property tests draw the same examples on every run of the test command ("ci": derandomize), so a
+# red CI is reproducible and new edge cases never block an unrelated change at random.
+# `HYPOTHESIS_PROFILE=explore make test` searches with fresh random examples, ten times as many.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=1000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -227,7 +227,33 @@ def test_w1_refuses_early_stop(monkeypatch):
 def test_w1_any_finite_input(a, b):
     w1 = wasserstein1(a, b)
     assert not math.isnan(w1) and w1 >= 0.0
-    assert wasserstein1(b, a) == pytest.approx(w1, rel=1e-9, abs=1e-300)
+    # Symmetric to within what wasserstein1 promises: 1e-14 absolute at the coordinates' scale
+    # (POT's simplex tolerance; see its docstring), with a margin of 10 for the few pivots here.
+    scale = max(1.0, np.abs(a).max(), np.abs(b).max())
+    assert wasserstein1(b, a) == pytest.approx(w1, rel=1e-9, abs=1e-13 * scale)
+
+
+# Found by the property above on CI (a=4 points, b=5 points, one of each at 1.14e-125, the rest at
+# 0): when every distance is below ~1e-15, POT's network simplex treats the reduced costs as zero
+# and stops at a feasible, non-optimal plan (W1(b, a) = 0.35 x instead of 0.05 x; measured from
+# 1e-16 down, exact at 1e-15 and above). The fix is to rescale tiny sets by a power of two as
+# wasserstein1 already does for huge ones; it waits for the next regeneration of the stored runs,
+# because metrics.py is part of their code fingerprint. No stored run is affected: the real set
+# always has points near +-4, so its distances are far above 1e-15.
+@pytest.mark.xfail(strict=True, reason="POT's simplex stops early when all distances are below ~1e-15")
+@pytest.mark.parametrize("x", [1e-16, 1e-125])
+def test_w1_of_sets_at_a_tiny_scale(x):
+    a, b = np.zeros((4, 2)), np.zeros((5, 2))
+    a[0, 0] = b[0, 0] = x
+    assert wasserstein1(b, a) == pytest.approx(0.05 * x, rel=1e-9, abs=0)
+
+
+def test_w1_of_the_same_sets_at_scale_one_and_at_1e_minus_15():
+    for x in (1.0, 1e-15):
+        a, b = np.zeros((4, 2)), np.zeros((5, 2))
+        a[0, 0] = b[0, 0] = x
+        assert wasserstein1(b, a) == pytest.approx(0.05 * x, rel=1e-9, abs=0)
+        assert wasserstein1(a, b) == pytest.approx(0.05 * x, rel=1e-9, abs=0)
 
 
 # ---------------------------------------------------------------- snapshot_metrics
