@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from wgan_lib import Config, StackTrainer, load_run
-from wgan_lib.store import (RUN_JSON, SNAPSHOTS_NPZ, RunFileError, StaleRunWarning, provenance, run_name,
-                            run_status, save_run)
+from wgan_lib.store import (PACKAGE_DIR, RUN_JSON, SNAPSHOTS_NPZ, TRAINING_MODULES, RunFileError,
+                            StaleRunWarning, code_fingerprint, legacy_code_fingerprint, provenance,
+                            restamp_scheme1, run_name, run_status, save_run)
 
 SMALL = dict(samples_per_center=64, batch_size=64, epochs=2, n_eval_samples=200, plot_resolution=11,
              g_width=16, d_width=16)
@@ -194,3 +195,99 @@ def test_nan_in_logs_is_null_in_json_and_nan_when_loaded(trained, tmp_path):
     assert math.isnan(run.epoch_logs["d_loss"][1]) and run.epoch_logs["d_loss"][0] == original["d_loss"][0]
     assert math.isnan(run.epoch_logs["d_max"][0])
     assert math.isnan(run.metric("w1")[0]) and run.metric("w1")[1] == metrics[1]["w1"]
+
+
+# ---------------------------------------------------------------- code fingerprint (scheme 2)
+
+
+def _sources():
+    return {name: (PACKAGE_DIR / name).read_text() for name in TRAINING_MODULES}
+
+
+def _edited(name, old, new):
+    """The package's training sources with the first `old` in module `name` replaced by `new`."""
+    sources = _sources()
+    assert old in sources[name], old
+    sources[name] = sources[name].replace(old, new, 1)
+    return sources
+
+
+def test_fingerprint_of_the_package_files_is_the_default():
+    assert code_fingerprint(_sources()) == code_fingerprint()
+    assert len(code_fingerprint()) == 64
+
+
+@pytest.mark.parametrize("name, old, new", [
+    # a docstring, a comment, layout
+    ("train.py", '"""', '"""An edited docstring.\n\n'),
+    ("optim.py", "\n", "\n# a new comment\n\n"),
+    ("losses.py", "def ", "def  "),
+    # a config check and its message: validation only accepts or rejects a config
+    ("config.py", '"a finite number > 0"', '"a positive finite number"'),
+    ("config.py", "def _int_at_least(name, value, low):\n",
+     "def _int_at_least(name, value, low):\n    assert low >= 0\n"),
+])
+def test_fingerprint_ignores_what_cannot_change_a_stored_number(name, old, new):
+    assert code_fingerprint(_edited(name, old, new)) == code_fingerprint()
+
+
+@pytest.mark.parametrize("name, old, new", [
+    ("train.py", "import ", "import os\nimport "),
+    ("metrics.py", "def ", "UNUSED = 1\n\n\ndef "),
+    ("config.py", "return 25 * self.samples_per_center", "return 24 * self.samples_per_center"),
+    ("config.py", "beta_1: float = 0.5", "beta_1: float = 0.9"),
+    ("optim.py", "def ", "def _helper():\n    return 0\n\n\ndef "),
+])
+def test_fingerprint_changes_with_any_other_edit(name, old, new):
+    assert code_fingerprint(_edited(name, old, new)) != code_fingerprint()
+
+
+def _as_scheme1(path, sources):
+    """Rewrite a run folder as a run stored under scheme 1 by the code `sources` at commit 'abc123'."""
+    _rewrite_json(path, lambda r: (r.update(code_fingerprint=legacy_code_fingerprint(sources)),
+                                   r["provenance"].update(git_commit="abc123")))
+
+
+def test_restamp_gives_a_scheme1_run_the_current_fingerprint_when_the_code_at_its_commit_computes_the_same(saved):
+    old = _edited("train.py", '"""', '"""Docstring of an older commit.\n\n')  # same computation
+    _as_scheme1(saved, old)
+    with pytest.warns(StaleRunWarning):
+        assert load_run(saved).stale
+    asked = []
+    assert restamp_scheme1(saved, lambda commit: asked.append(commit) or old) == "restamped"
+    assert asked == ["abc123"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = load_run(saved)
+    assert not run.stale and run.code_fingerprint == code_fingerprint()
+    assert run.provenance["code_fingerprint_scheme1"] == legacy_code_fingerprint(old)
+    assert np.array_equal(run.samples, load_run(saved).samples)  # the snapshots are untouched and verified
+    assert restamp_scheme1(saved, lambda commit: old) == "already current"
+
+
+@pytest.mark.parametrize("commit, served, why", [
+    ("abc123", "older code computing differently", "computes differently"),
+    ("abc123", "code without the recorded fingerprint", "does not have the recorded fingerprint"),
+    ("abc123-dirty", "recorded", "does not identify the code"),
+    (None, "recorded", "does not identify the code"),
+    ("abc123", "unreadable", "cannot read the code"),
+])
+def test_restamp_leaves_a_run_alone_without_proof(saved, commit, served, why):
+    sources = {"recorded": _edited("train.py", '"""', '"""Docstring.\n\n'),
+               "older code computing differently": _edited("config.py", "return 25 * self.samples_per_center",
+                                                           "return 24 * self.samples_per_center"),
+               "code without the recorded fingerprint": _sources()}
+    _as_scheme1(saved, sources["older code computing differently" if served.startswith("older") else "recorded"])
+    _rewrite_json(saved, lambda r: r["provenance"].update(git_commit=commit))
+
+    def sources_at(_commit):
+        if served == "unreadable":
+            raise KeyError("wgan_lib/train.py")
+        return sources[served]
+
+    before = (saved / RUN_JSON).read_text()
+    result = restamp_scheme1(saved, sources_at)
+    assert result.startswith("left alone: ") and why in result
+    assert (saved / RUN_JSON).read_text() == before
+    with pytest.warns(StaleRunWarning):
+        assert load_run(saved).stale

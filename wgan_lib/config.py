@@ -107,18 +107,38 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _finite(value):
+    """Finite as the float the trainer will use (math.isfinite of an int beyond ~1.8e308 raises)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _shown(value):
+    """repr(value) for a message, kept short: repr of an int over 4300 digits raises ValueError."""
+    if _is_int(value) and abs(value) >= 10**30:
+        return f"{'a negative' if value < 0 else 'an'} integer of {abs(value).bit_length()} bits"
+    try:
+        text = repr(value)
+    except ValueError:  # a container holding such an int
+        return f"a {type(value).__name__} holding an integer over 4300 digits"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _require(ok, name, value, allowed):
     if not ok:
-        raise ConfigError(f"{name} must be {allowed}; got {value!r}")
+        raise ConfigError(f"{name} must be {allowed}; got {_shown(value)}")
 
 
 def _positive(name, value, finite=True):
-    ok = _is_number(value) and value > 0 and (math.isfinite(value) or not finite)
+    ok = _is_number(value) and value > 0 and (_finite(value) or not finite)
     _require(ok, name, value, "a finite number > 0")
 
 
 def _int_at_least(name, value, low):
-    _require(_is_int(value) and value >= low, name, value, f"an integer >= {low}")
+    # Counts and sizes become int64 in numpy and torch (and JSON cannot write ints over 4300 digits).
+    _require(_is_int(value) and low <= value < 2**63, name, value, f"an integer in [{low}, 2**63)")
 
 
 def validate(config):
@@ -131,11 +151,11 @@ def validate(config):
         value = getattr(c, name)
         _require(_is_number(value) and 0 <= value < 1, name, value, "a number in [0, 1)")
     _positive("epsilon", c.epsilon)
-    _require(_is_number(c.decay) and math.isfinite(c.decay) and c.decay >= 0, "decay", c.decay,
+    _require(_is_number(c.decay) and _finite(c.decay) and c.decay >= 0, "decay", c.decay,
              "a finite number >= 0")
     _int_at_least("n_critic", c.n_critic, 1)
     if c.clip is not None:
-        _require(_is_number(c.clip) and c.clip > 0 and math.isfinite(c.clip), "clip", c.clip,
+        _require(_is_number(c.clip) and c.clip > 0 and _finite(c.clip), "clip", c.clip,
                  "a finite number > 0, or None for no clipping")
     _int_at_least("epochs", c.epochs, 1)
     _int_at_least("samples_per_center", c.samples_per_center, 1)
@@ -149,10 +169,10 @@ def validate(config):
     for name in ("g_depth", "d_depth"):
         _int_at_least(name, getattr(c, name), 0)
     _require(c.activation in ACTIVATIONS, "activation", c.activation, f"one of {', '.join(ACTIVATIONS)}")
-    _require(_is_number(c.coulomb_dim) and c.coulomb_dim > 2 and math.isfinite(c.coulomb_dim),
+    _require(_is_number(c.coulomb_dim) and c.coulomb_dim > 2 and _finite(c.coulomb_dim),
              "coulomb_dim", c.coulomb_dim, "a finite number > 2")
     _positive("coulomb_eps", c.coulomb_eps)
-    _require(_is_number(c.gp_lambda) and math.isfinite(c.gp_lambda) and c.gp_lambda >= 0, "gp_lambda",
+    _require(_is_number(c.gp_lambda) and _finite(c.gp_lambda) and c.gp_lambda >= 0, "gp_lambda",
              c.gp_lambda, "a finite number >= 0")
     _require(isinstance(c.snapshot_epochs, tuple)
              and all(_is_int(e) and 0 <= e < c.epochs for e in c.snapshot_epochs if _is_int(c.epochs)),
@@ -192,13 +212,13 @@ def parse_value(key, text):
         allowed = {int: "an integer", float: "a number", tuple: "comma-separated integers"}.get(kind, "text")
         if key in _OPTIONAL_FLOATS:
             allowed = "a number or 'none'"
-        raise ConfigError(f"{key} must be {allowed}; got {text!r}") from None
+        raise ConfigError(f"{key} must be {allowed}; got {_shown(text)}") from None
 
 
 def parse_assignment(text):
     """Split `key=value` into (key, typed value), or raise ConfigError."""
     if not isinstance(text, str) or "=" not in text:
-        raise ConfigError(f"--set expects key=value; got {text!r}")
+        raise ConfigError(f"--set expects key=value; got {_shown(text)}")
     key, value = text.split("=", 1)
     return key.strip(), parse_value(key.strip(), value)
 

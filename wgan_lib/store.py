@@ -6,6 +6,8 @@ so a reader never sees half a run and a damaged one is reported, not used. Loadi
 unpickles. Each run records a fingerprint of its config and of the code that trains it; a run
 whose code fingerprint differs from the current code's is stale, and loading it warns.
 """
+import ast
+import functools
 import hashlib
 import json
 import math
@@ -26,8 +28,18 @@ FORMAT_VERSION = 1
 RUN_JSON = "run.json"
 SNAPSHOTS_NPZ = "snapshots.npz"
 PACKAGE_DIR = Path(__file__).resolve().parent
-# The modules whose code decides what a run computes.
+# The modules whose code decides what a run computes ...
 TRAINING_MODULES = ("config.py", "data.py", "losses.py", "metrics.py", "models.py", "optim.py", "train.py")
+# ... less the top-level definitions in them that cannot change a number a run stores. Validation
+# only accepts or rejects a frozen config and returns it unchanged, parsing only builds one, and
+# every field of a config is in the run's config fingerprint; so fixing a message or a check
+# there leaves every stored run current.
+NOT_COMPUTING = {
+    "config.py": frozenset({"ConfigError", "_is_number", "_is_int", "_finite", "_shown", "_require",
+                            "_positive", "_int_at_least", "validate", "_FIELDS", "_OPTIONAL_FLOATS", "_NONE_WORDS", "parse_value",
+                            "parse_assignment", "apply_assignments"}),
+}
+FINGERPRINT_SCHEME = 2
 
 
 class RunFileError(ValueError):
@@ -38,11 +50,60 @@ class StaleRunWarning(UserWarning):
     """A stored run was made by other training code than the current one."""
 
 
-def code_fingerprint():
-    """sha256 over the source of every module that decides what a run computes."""
+def _defined_names(node):
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {t.id for t in targets if isinstance(t, ast.Name)} or {None}
+    return {None}
+
+
+def _without_docstrings(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def computing_source(name, source):
+    """The part of module `name`'s source that the code fingerprint covers, in a canonical form:
+    parsed and unparsed (no comments, no layout), without docstrings and without the definitions
+    that NOT_COMPUTING lists."""
+    tree = _without_docstrings(ast.parse(source))
+    skipped = NOT_COMPUTING.get(name, frozenset())
+    tree.body = [node for node in tree.body if not _defined_names(node) <= skipped]
+    return ast.unparse(tree)
+
+
+def code_fingerprint(sources=None):
+    """sha256 over the code that decides what a run computes (see `computing_source`): an edit to
+    a docstring, a comment, the layout or a config check leaves it unchanged; any other edit to a
+    training module changes it. `sources` maps module names to source text (default: this
+    package's files), so the fingerprint of another commit's code can be computed.
+
+    The canonical form is `ast.unparse` of Python 3.11, the version the project pins."""
+    if sources is None:
+        sources = {name: (PACKAGE_DIR / name).read_text() for name in TRAINING_MODULES}
+    return _fingerprint(tuple(sources[name] for name in TRAINING_MODULES))
+
+
+@functools.lru_cache(maxsize=8)
+def _fingerprint(texts):  # parsing costs ~30 ms, and every load_run asks
+    digest = hashlib.sha256()
+    for name, source in zip(TRAINING_MODULES, texts):
+        digest.update(name.encode() + b"\0" + computing_source(name, source).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def legacy_code_fingerprint(sources):
+    """Scheme 1 (runs stored before scheme 2): sha256 over the raw bytes of the same modules."""
     digest = hashlib.sha256()
     for name in TRAINING_MODULES:
-        digest.update(name.encode() + b"\0" + (PACKAGE_DIR / name).read_bytes() + b"\0")
+        digest.update(name.encode() + b"\0" + sources[name].encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -337,3 +398,47 @@ def load_status(path):
 def run_status(path):
     """'ok', 'stale', 'damaged: <why>' or 'missing' for the run folder `path`, without warnings."""
     return load_status(path)[0]
+
+
+def restamp_scheme1(path, sources_at):
+    """Give a run folder stored under fingerprint scheme 1 (raw bytes) its scheme-2 code
+    fingerprint, where that is provably right, and return what was done.
+
+    Proof, from the run's own provenance: the training modules at its recorded git commit
+    (`sources_at(commit)`, a dict of module name to source) have the scheme-1 fingerprint the run
+    records, so that code made it; and their scheme-2 fingerprint equals the current code's, so it
+    computes what the current code computes. Only `code_fingerprint` changes (in run.json and, for
+    the critic study, d_weights.json); the old value is kept in the provenance. Returns 'restamped',
+    'already current', or 'left alone: <why>'."""
+    path = Path(path)
+    record = json.loads((path / RUN_JSON).read_text())
+    current = code_fingerprint()
+    if record.get("code_fingerprint") == current:
+        return "already current"
+    commit = (record.get("provenance") or {}).get("git_commit")
+    if not commit or commit.endswith("-dirty"):
+        return f"left alone: recorded commit {commit!r} does not identify the code"
+    try:
+        sources = sources_at(commit)
+    except (OSError, KeyError, ValueError) as err:
+        return f"left alone: cannot read the code at {commit}: {err}"
+    if legacy_code_fingerprint(sources) != record.get("code_fingerprint"):
+        return f"left alone: the code at {commit} does not have the recorded fingerprint"
+    if code_fingerprint(sources) != current:
+        return f"left alone: the code at {commit} computes differently from the current code"
+    record["provenance"]["code_fingerprint_scheme1"] = record["code_fingerprint"]
+    record["code_fingerprint"] = current
+    _replace_json(path / RUN_JSON, record)
+    weights = path / "d_weights.json"
+    if weights.is_file():
+        extra = json.loads(weights.read_text())
+        if extra.get("code_fingerprint") == record["provenance"]["code_fingerprint_scheme1"]:
+            extra["code_fingerprint"] = current
+            _replace_json(weights, extra)
+    return "restamped"
+
+
+def _replace_json(path, record):
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
+    os.replace(tmp, path)
