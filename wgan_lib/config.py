@@ -209,7 +209,9 @@ def parse_value(key, text):
             return float(text)
         return text
     except ValueError:
-        allowed = {int: "an integer", float: "a number", tuple: "comma-separated integers"}.get(kind, "text")
+        # (int() also refuses over 4300 digits: far beyond the 2**63 that every count allows)
+        allowed = {int: "an integer below 2**63", float: "a number",
+                   tuple: "comma-separated integers below 2**63"}.get(kind, "text")
         if key in _OPTIONAL_FLOATS:
             allowed = "a number or 'none'"
         raise ConfigError(f"{key} must be {allowed}; got {_shown(text)}") from None
