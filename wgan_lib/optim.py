@@ -2,8 +2,10 @@
 
 Keras and torch.optim.Adam differ in two ways that matter here (reference.md §2):
 - Keras puts epsilon outside the bias correction: p -= lr_t * m / (sqrt(v) + eps) with
-  lr_t = lr_k * sqrt(1 - beta_2^t) / (1 - beta_1^t); torch divides m and v by their corrections
-  first, which makes its epsilon effectively sqrt(1 - beta_2^t) times larger early in training.
+  lr_t = lr_k * sqrt(1 - beta_2^t) / (1 - beta_1^t). Written as torch writes it, with the
+  corrected moments, that is p -= lr_k * m_hat / (sqrt(v_hat) + eps / sqrt(1 - beta_2^t)): Keras's
+  epsilon acts 1 / sqrt(1 - beta_2^t) times larger than torch's, about 32x at the first update
+  with beta_2 = 0.999, so tiny gradients move the weights far less at the start.
 - Keras decays the learning rate per update: lr_k = lr / (1 + decay * k), k counted from 0 by
   each optimiser. D's optimiser counts n_critic updates per generator step.
 Everything is computed in float32, as Keras's variables were on TensorFlow: the step size, and the
