@@ -1,9 +1,10 @@
-"""Move stored runs from code-fingerprint scheme 1 (raw bytes of the training modules) to scheme 2
-(their code without docstrings, comments, layout and config checks; see wgan_lib.store).
+"""Give stored runs the current code fingerprint where git proves they are current.
 
-A run is restamped only with proof from git: the modules at the commit the run records have the
-scheme-1 fingerprint it records, and the same scheme-2 fingerprint as the current code. Nothing
-else in a run changes; the old fingerprint stays in its provenance.
+Runs stored before the fingerprint read the code as code (scheme 1 hashed the raw bytes of the
+training modules; see wgan_lib.store) record a fingerprint the current code no longer produces. A
+run is restamped only when the modules at the commit it records have the raw-bytes fingerprint it
+records and the same current fingerprint as the current code. Nothing else in a run changes; the
+raw-bytes fingerprint stays in its provenance (code_fingerprint_scheme1).
 
     python scripts/restamp_fingerprints.py [RESULTS_DIR ...]     (default: results)
 """
@@ -12,9 +13,26 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from wgan_lib.store import PACKAGE_DIR, RUN_JSON, TRAINING_MODULES, restamp_scheme1
+from wgan_lib.store import PACKAGE_DIR, RUN_JSON, TRAINING_MODULES, restamp_fingerprint
 
 REPO = PACKAGE_DIR.parent
+
+
+def _unparse_fingerprint(sources):
+    """The first form of the current scheme (commits bfb86e1 to 49d8110, never released): the same
+    selection of code, written out by ast.unparse (which Python 3.12 may write differently)."""
+    import ast
+    import hashlib
+
+    from wgan_lib.store import NOT_COMPUTING, _defined_names, _without_docstrings
+
+    digest = hashlib.sha256()
+    for name in TRAINING_MODULES:
+        tree = _without_docstrings(ast.parse(sources[name]))
+        skipped = NOT_COMPUTING.get(name, frozenset())
+        tree.body = [node for node in tree.body if not _defined_names(node) <= skipped]
+        digest.update(name.encode() + b"\0" + ast.unparse(tree).encode() + b"\0")
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=None)
@@ -37,7 +55,7 @@ def main(argv):
             folder = record.parent
             if any(part.startswith(".") for part in folder.relative_to(root).parts):
                 continue  # checkpoints, locks, temporary folders
-            result = restamp_scheme1(folder, lambda commit: dict(_sources_at(commit)))
+            result = restamp_fingerprint(folder, lambda commit: dict(_sources_at(commit)), (_unparse_fingerprint,))
             counts[result] = counts.get(result, 0) + 1
             if result.startswith("left alone"):
                 print(f"{folder}: {result}")

@@ -13,7 +13,7 @@ import torch
 from wgan_lib import Config, StackTrainer, load_run
 from wgan_lib.store import (PACKAGE_DIR, RUN_JSON, SNAPSHOTS_NPZ, TRAINING_MODULES, RunFileError,
                             StaleRunWarning, code_fingerprint, legacy_code_fingerprint, provenance,
-                            restamp_scheme1, run_name, run_status, save_run)
+                            restamp_fingerprint, run_name, run_status, save_run)
 
 SMALL = dict(samples_per_center=64, batch_size=64, epochs=2, n_eval_samples=200, plot_resolution=11,
              g_width=16, d_width=16)
@@ -197,7 +197,7 @@ def test_nan_in_logs_is_null_in_json_and_nan_when_loaded(trained, tmp_path):
     assert math.isnan(run.metric("w1")[0]) and run.metric("w1")[1] == metrics[1]["w1"]
 
 
-# ---------------------------------------------------------------- code fingerprint (scheme 2)
+# ---------------------------------------------------------------- code fingerprint and restamping
 
 
 def _sources():
@@ -254,7 +254,7 @@ def test_restamp_gives_a_scheme1_run_the_current_fingerprint_when_the_code_at_it
     with pytest.warns(StaleRunWarning):
         assert load_run(saved).stale
     asked = []
-    assert restamp_scheme1(saved, lambda commit: asked.append(commit) or old) == "restamped"
+    assert restamp_fingerprint(saved, lambda commit: asked.append(commit) or old) == "restamped"
     assert asked == ["abc123"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -262,7 +262,33 @@ def test_restamp_gives_a_scheme1_run_the_current_fingerprint_when_the_code_at_it
     assert not run.stale and run.code_fingerprint == code_fingerprint()
     assert run.provenance["code_fingerprint_scheme1"] == legacy_code_fingerprint(old)
     assert np.array_equal(run.samples, load_run(saved).samples)  # the snapshots are untouched and verified
-    assert restamp_scheme1(saved, lambda commit: old) == "already current"
+    assert restamp_fingerprint(saved, lambda commit: old) == "already current"
+
+
+def test_restamp_again_after_the_canonical_form_changed(saved):
+    """A run restamped once keeps its raw-bytes fingerprint in the provenance; that is what the code
+    at its commit is checked against the next time."""
+    old = _edited("train.py", '"""', '"""Docstring of an older commit.\n\n')
+    _as_scheme1(saved, old)
+    assert restamp_fingerprint(saved, lambda commit: old) == "restamped"
+    _rewrite_json(saved, lambda r: r.update(code_fingerprint="f" * 64))  # as under an older canonical form
+    assert restamp_fingerprint(saved, lambda commit: old) == "restamped"
+    run = load_run(saved, warn_stale=False)
+    assert not run.stale and run.provenance["code_fingerprint_scheme1"] == legacy_code_fingerprint(old)
+
+
+def test_restamp_accepts_a_fingerprint_of_an_earlier_scheme_it_is_given(saved):
+    old = _edited("train.py", '"""', '"""Docstring of an older commit.\n\n')
+
+    def earlier(sources):  # stands for an earlier canonical form of the same code
+        return hashlib.sha256(sources["train.py"].encode()).hexdigest()
+
+    _as_scheme1(saved, old)
+    _rewrite_json(saved, lambda r: r.update(code_fingerprint=earlier(old)))
+    assert restamp_fingerprint(saved, lambda commit: old).startswith("left alone: ")
+    assert restamp_fingerprint(saved, lambda commit: old, (earlier,)) == "restamped"
+    run = load_run(saved, warn_stale=False)
+    assert not run.stale and run.provenance["code_fingerprint_scheme1"] == legacy_code_fingerprint(old)
 
 
 @pytest.mark.parametrize("commit, served, why", [
@@ -286,7 +312,7 @@ def test_restamp_leaves_a_run_alone_without_proof(saved, commit, served, why):
         return sources[served]
 
     before = (saved / RUN_JSON).read_text()
-    result = restamp_scheme1(saved, sources_at)
+    result = restamp_fingerprint(saved, sources_at)
     assert result.startswith("left alone: ") and why in result
     assert (saved / RUN_JSON).read_text() == before
     with pytest.warns(StaleRunWarning):

@@ -39,7 +39,6 @@ NOT_COMPUTING = {
                             "_positive", "_int_at_least", "validate", "_FIELDS", "_OPTIONAL_FLOATS", "_NONE_WORDS", "parse_value",
                             "parse_assignment", "apply_assignments"}),
 }
-FINGERPRINT_SCHEME = 2
 
 
 class RunFileError(ValueError):
@@ -71,21 +70,32 @@ def _without_docstrings(tree):
 
 def computing_source(name, source):
     """The part of module `name`'s source that the code fingerprint covers, in a canonical form:
-    parsed and unparsed (no comments, no layout), without docstrings and without the definitions
-    that NOT_COMPUTING lists."""
+    its syntax tree (no comments, no layout) without docstrings and without the definitions that
+    NOT_COMPUTING lists, written out by `_canonical`."""
     tree = _without_docstrings(ast.parse(source))
     skipped = NOT_COMPUTING.get(name, frozenset())
     tree.body = [node for node in tree.body if not _defined_names(node) <= skipped]
-    return ast.unparse(tree)
+    return _canonical(tree)
+
+
+def _canonical(node):
+    """Node type and fields, recursively, leaving out empty fields. Not `ast.unparse` or `ast.dump`:
+    the GPU machine runs Python 3.12, whose unparse may quote f-strings differently and whose
+    syntax tree has fields 3.11's lacks (`type_params`, always empty here)."""
+    if isinstance(node, ast.AST):
+        fields = [f"{name}={_canonical(value)}" for name, value in ast.iter_fields(node)
+                  if value is not None and value != []]
+        return f"{type(node).__name__}({','.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ",".join(_canonical(item) for item in node) + "]"
+    return repr(node)
 
 
 def code_fingerprint(sources=None):
     """sha256 over the code that decides what a run computes (see `computing_source`): an edit to
     a docstring, a comment, the layout or a config check leaves it unchanged; any other edit to a
     training module changes it. `sources` maps module names to source text (default: this
-    package's files), so the fingerprint of another commit's code can be computed.
-
-    The canonical form is `ast.unparse` of Python 3.11, the version the project pins."""
+    package's files), so the fingerprint of another commit's code can be computed."""
     if sources is None:
         sources = {name: (PACKAGE_DIR / name).read_text() for name in TRAINING_MODULES}
     return _fingerprint(tuple(sources[name] for name in TRAINING_MODULES))
@@ -400,39 +410,49 @@ def run_status(path):
     return load_status(path)[0]
 
 
-def restamp_scheme1(path, sources_at):
-    """Give a run folder stored under fingerprint scheme 1 (raw bytes) its scheme-2 code
-    fingerprint, where that is provably right, and return what was done.
+def restamp_fingerprint(path, sources_at, earlier_schemes=()):
+    """Give a stored run folder the current code fingerprint where that is provably right, and
+    return what was done: for runs stored under an earlier fingerprint scheme (scheme 1 hashed the
+    raw bytes of the modules).
 
     Proof, from the run's own provenance: the training modules at its recorded git commit
-    (`sources_at(commit)`, a dict of module name to source) have the scheme-1 fingerprint the run
-    records, so that code made it; and their scheme-2 fingerprint equals the current code's, so it
-    computes what the current code computes. Only `code_fingerprint` changes (in run.json and, for
-    the critic study, d_weights.json); the old value is kept in the provenance. Returns 'restamped',
-    'already current', or 'left alone: <why>'."""
+    (`sources_at(commit)`, a dict of module name to source) have the fingerprint the run records
+    (`provenance.code_fingerprint_scheme1` once restamped; else its `code_fingerprint` under scheme 1
+    or under one of `earlier_schemes`, functions of the sources), so that code made it; and their
+    current-scheme fingerprint equals the current code's, so it computes what the current code
+    computes. Only `code_fingerprint` changes (in run.json and, for
+    the critic study, d_weights.json); the raw-bytes value is kept in the provenance. Returns
+    'restamped', 'already current', or 'left alone: <why>'."""
     path = Path(path)
     record = json.loads((path / RUN_JSON).read_text())
     current = code_fingerprint()
     if record.get("code_fingerprint") == current:
         return "already current"
-    commit = (record.get("provenance") or {}).get("git_commit")
+    provenance_info = record.get("provenance") or {}
+    commit = provenance_info.get("git_commit")
     if not commit or commit.endswith("-dirty"):
         return f"left alone: recorded commit {commit!r} does not identify the code"
     try:
         sources = sources_at(commit)
     except (OSError, KeyError, ValueError) as err:
         return f"left alone: cannot read the code at {commit}: {err}"
-    if legacy_code_fingerprint(sources) != record.get("code_fingerprint"):
+    raw = legacy_code_fingerprint(sources)
+    if "code_fingerprint_scheme1" in provenance_info:
+        made_it = provenance_info["code_fingerprint_scheme1"] == raw
+    else:
+        made_it = any(scheme(sources) == record.get("code_fingerprint")
+                      for scheme in (legacy_code_fingerprint, *earlier_schemes))
+    if not made_it:
         return f"left alone: the code at {commit} does not have the recorded fingerprint"
     if code_fingerprint(sources) != current:
         return f"left alone: the code at {commit} computes differently from the current code"
-    record["provenance"]["code_fingerprint_scheme1"] = record["code_fingerprint"]
+    record["provenance"]["code_fingerprint_scheme1"] = raw
     record["code_fingerprint"] = current
     _replace_json(path / RUN_JSON, record)
     weights = path / "d_weights.json"
     if weights.is_file():
         extra = json.loads(weights.read_text())
-        if extra.get("code_fingerprint") == record["provenance"]["code_fingerprint_scheme1"]:
+        if extra.get("code_fingerprint") != current:
             extra["code_fingerprint"] = current
             _replace_json(weights, extra)
     return "restamped"
