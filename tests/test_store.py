@@ -4,6 +4,7 @@ import hashlib
 import json
 import math
 import pathlib
+import subprocess
 import warnings
 
 import numpy as np
@@ -317,3 +318,18 @@ def test_restamp_leaves_a_run_alone_without_proof(saved, commit, served, why):
     assert (saved / RUN_JSON).read_text() == before
     with pytest.warns(StaleRunWarning):
         assert load_run(saved).stale
+
+
+def test_commit_outside_a_git_checkout_is_the_declared_one_or_none(tmp_path, monkeypatch):
+    from wgan_lib import store
+
+    monkeypatch.setattr(store, "PACKAGE_DIR", tmp_path)  # not a git checkout
+    monkeypatch.delenv("WGAN_GIT_COMMIT", raising=False)
+    assert store._git_commit() is None
+    monkeypatch.setenv("WGAN_GIT_COMMIT", "0123abc")
+    assert store._git_commit() == "0123abc-declared"
+    monkeypatch.setattr(store, "PACKAGE_DIR", PACKAGE_DIR)
+    head = subprocess.run(["git", "-C", str(PACKAGE_DIR), "rev-parse", "HEAD"], capture_output=True)
+    in_checkout = head.returncode == 0
+    if in_checkout:  # git wins over the declared commit
+        assert not store._git_commit().endswith("-declared")

@@ -136,7 +136,10 @@ def run_name(config):
 
 
 def _git_commit():
-    """HEAD, with '-dirty' when a module that decides what a run computes differs from it."""
+    """HEAD, with '-dirty' when a module that decides what a run computes differs from it. Where the
+    package is not in a git checkout (a copy of the tree sent to a GPU machine), the commit the
+    sender names in WGAN_GIT_COMMIT, marked '-declared'; else None."""
+    declared = os.environ.get("WGAN_GIT_COMMIT")
     try:
         out = subprocess.run(["git", "-C", str(PACKAGE_DIR), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=10)
@@ -144,9 +147,9 @@ def _git_commit():
                                 *[str(PACKAGE_DIR / name) for name in TRAINING_MODULES]],
                                capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0:
-        return None
+        out = None
+    if out is None or out.returncode != 0:
+        return f"{declared}-declared" if declared else None
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
@@ -432,6 +435,7 @@ def restamp_fingerprint(path, sources_at, earlier_schemes=()):
     commit = provenance_info.get("git_commit")
     if not commit or commit.endswith("-dirty"):
         return f"left alone: recorded commit {commit!r} does not identify the code"
+    commit = commit.removesuffix("-declared")  # the code there is checked against the run below
     try:
         sources = sources_at(commit)
     except (OSError, KeyError, ValueError) as err:
