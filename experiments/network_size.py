@@ -1,7 +1,7 @@
 """Choose the default network size by measurement (issue: smallest net covering >= 24 modes).
 
 Trains, for each candidate (width, depth) of both G and D, a standard GAN and a WGAN-GP run (two
-well-behaved losses; `--losses success` adds the post's success case itself), seed 0, and stores
+well-behaved losses; `--losses success` adds the post's success case itself), seed 0 (or `--seeds`), and stores
 them under results/network-size/. The book's introduction reads them back. A schedule other than
 the 100 epochs of the first measurement is named in the run: size-w128-d3-standard-gan-1000ep-seed0.
 
@@ -23,16 +23,17 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=100)
 parser.add_argument("--sizes", nargs="+", default=SIZES, help="WIDTHxDEPTH of both networks")
 parser.add_argument("--losses", nargs="+", default=["standard-gan", "wgan-gp"], choices=sorted(VARIANTS))
+parser.add_argument("--seeds", nargs="+", type=int, default=[0])
 parser.add_argument("--out", default="results/network-size")
 args = parser.parse_args()
 torch.set_num_threads(2)
 suffix = "" if args.epochs == 100 else f"-{args.epochs}ep"
 for size in args.sizes:
     width, depth = (int(part) for part in size.split("x"))
-    configs = [get_case("success").config(case=f"size-w{width}-d{depth}-{name}{suffix}", seed=0, epochs=args.epochs,
+    configs = [get_case("success").config(case=f"size-w{width}-d{depth}-{name}{suffix}", seed=seed, epochs=args.epochs,
                                           snapshot_every=10 if args.epochs <= 100 else 100, g_width=width,
                                           d_width=width, g_depth=depth, d_depth=depth, **VARIANTS[name])
-               for name in args.losses]
+               for name in args.losses for seed in args.seeds]
     start = time.perf_counter()
     results = train_and_store(configs, args.out)
     seconds = time.perf_counter() - start
