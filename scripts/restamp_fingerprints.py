@@ -8,12 +8,13 @@ raw-bytes fingerprint stays in its provenance (code_fingerprint_scheme1).
 
     python scripts/restamp_fingerprints.py [RESULTS_DIR ...]     (default: results)
 """
+import ast
 import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
 
-from wgan_lib.store import PACKAGE_DIR, RUN_JSON, TRAINING_MODULES, restamp_fingerprint
+from wgan_lib.store import PACKAGE_DIR, RUN_JSON, TRAINING_MODULES, code_fingerprint, restamp_fingerprint
 
 REPO = PACKAGE_DIR.parent
 
@@ -21,18 +22,7 @@ REPO = PACKAGE_DIR.parent
 def _unparse_fingerprint(sources):
     """The first form of the current scheme (commits bfb86e1 to 49d8110, never released): the same
     selection of code, written out by ast.unparse (which Python 3.12 may write differently)."""
-    import ast
-    import hashlib
-
-    from wgan_lib.store import NOT_COMPUTING, _defined_names, _without_docstrings
-
-    digest = hashlib.sha256()
-    for name in TRAINING_MODULES:
-        tree = _without_docstrings(ast.parse(sources[name]))
-        skipped = NOT_COMPUTING.get(name, frozenset())
-        tree.body = [node for node in tree.body if not _defined_names(node) <= skipped]
-        digest.update(name.encode() + b"\0" + ast.unparse(tree).encode() + b"\0")
-    return digest.hexdigest()
+    return code_fingerprint(sources, canonical=ast.unparse)
 
 
 @lru_cache(maxsize=None)
@@ -55,7 +45,8 @@ def main(argv):
             folder = record.parent
             if any(part.startswith(".") for part in folder.relative_to(root).parts):
                 continue  # checkpoints, locks, temporary folders
-            result = restamp_fingerprint(folder, lambda commit: dict(_sources_at(commit)), (_unparse_fingerprint,))
+            result = restamp_fingerprint(folder, lambda commit: dict(_sources_at(commit)),
+                                         (_unparse_fingerprint,))
             counts[result] = counts.get(result, 0) + 1
             if result.startswith("left alone"):
                 print(f"{folder}: {result}")

@@ -17,7 +17,8 @@ import torch
 
 from .cases import CASES
 from .models import discriminator_sizes, stacked_forward
-from .store import RunFileError, _sha256, code_fingerprint, load_run, provenance, run_name, save_run
+from .store import (RunFileError, _sha256, code_fingerprint, load_run, provenance, replace_json, run_name,
+                    save_run)
 
 # The success case and a failing one with a tighter clip, against the fix without clipping.
 CRITIC_CASES = ("success", "failure-2", "wgan-gp")
@@ -70,7 +71,7 @@ def _save_weights(folder, flat, epochs):
     np.savez_compressed(tmp, flat=flat, snapshot_epochs=epochs)
     record = {"sha256": _sha256(tmp), "code_fingerprint": code_fingerprint()}
     os.replace(tmp, folder / WEIGHTS_NPZ)
-    (folder / WEIGHTS_JSON).write_text(json.dumps(record, indent=1) + "\n")
+    replace_json(folder / WEIGHTS_JSON, record)
 
 
 def _d_shapes(config):

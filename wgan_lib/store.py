@@ -36,8 +36,8 @@ TRAINING_MODULES = ("config.py", "data.py", "losses.py", "metrics.py", "models.p
 # there leaves every stored run current.
 NOT_COMPUTING = {
     "config.py": frozenset({"ConfigError", "_is_number", "_is_int", "_finite", "_shown", "_require",
-                            "_positive", "_int_at_least", "validate", "_FIELDS", "_OPTIONAL_FLOATS", "_NONE_WORDS", "parse_value",
-                            "parse_assignment", "apply_assignments"}),
+                            "_positive", "_int_at_least", "validate", "_FIELDS", "_OPTIONAL_FLOATS",
+                            "_NONE_WORDS", "parse_value", "parse_assignment", "apply_assignments"}),
 }
 
 
@@ -68,14 +68,14 @@ def _without_docstrings(tree):
     return tree
 
 
-def computing_source(name, source):
+def computing_source(name, source, canonical=None):
     """The part of module `name`'s source that the code fingerprint covers, in a canonical form:
     its syntax tree (no comments, no layout) without docstrings and without the definitions that
-    NOT_COMPUTING lists, written out by `_canonical`."""
+    NOT_COMPUTING lists, written out by `canonical` (default `_canonical`)."""
     tree = _without_docstrings(ast.parse(source))
     skipped = NOT_COMPUTING.get(name, frozenset())
     tree.body = [node for node in tree.body if not _defined_names(node) <= skipped]
-    return _canonical(tree)
+    return (canonical or _canonical)(tree)
 
 
 def _canonical(node):
@@ -91,21 +91,22 @@ def _canonical(node):
     return repr(node)
 
 
-def code_fingerprint(sources=None):
+def code_fingerprint(sources=None, canonical=None):
     """sha256 over the code that decides what a run computes (see `computing_source`): an edit to
     a docstring, a comment, the layout or a config check leaves it unchanged; any other edit to a
     training module changes it. `sources` maps module names to source text (default: this
-    package's files), so the fingerprint of another commit's code can be computed."""
+    package's files), so the fingerprint of another commit's code can be computed; `canonical`
+    replaces the written-out form (an earlier scheme's, to check runs stored under it)."""
     if sources is None:
         sources = {name: (PACKAGE_DIR / name).read_text() for name in TRAINING_MODULES}
-    return _fingerprint(tuple(sources[name] for name in TRAINING_MODULES))
+    return _fingerprint(tuple(sources[name] for name in TRAINING_MODULES), canonical)
 
 
 @functools.lru_cache(maxsize=8)
-def _fingerprint(texts):  # parsing costs ~30 ms, and every load_run asks
+def _fingerprint(texts, canonical):  # parsing costs ~30 ms, and every load_run asks
     digest = hashlib.sha256()
     for name, source in zip(TRAINING_MODULES, texts):
-        digest.update(name.encode() + b"\0" + computing_source(name, source).encode() + b"\0")
+        digest.update(name.encode() + b"\0" + computing_source(name, source, canonical).encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -239,7 +240,7 @@ def _write_run(log, tmp, name, provenance_info, with_snapshots=True):
         "snapshots_sha256": _sha256(tmp / SNAPSHOTS_NPZ) if with_snapshots else None,
         "provenance": provenance_info,
     }
-    (tmp / RUN_JSON).write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
+    (tmp / RUN_JSON).write_text(_json_text(record))
 
 
 @dataclass
@@ -423,9 +424,9 @@ def restamp_fingerprint(path, sources_at, earlier_schemes=()):
     (`provenance.code_fingerprint_scheme1` once restamped; else its `code_fingerprint` under scheme 1
     or under one of `earlier_schemes`, functions of the sources), so that code made it; and their
     current-scheme fingerprint equals the current code's, so it computes what the current code
-    computes. Only `code_fingerprint` changes (in run.json and, for
-    the critic study, d_weights.json); the raw-bytes value is kept in the provenance. Returns
-    'restamped', 'already current', or 'left alone: <why>'."""
+    computes. Only `code_fingerprint` changes (in run.json and, for the critic study,
+    d_weights.json); the raw-bytes value is kept in the provenance. Returns 'restamped',
+    'already current', or 'left alone: <why>'."""
     path = Path(path)
     record = json.loads((path / RUN_JSON).read_text())
     current = code_fingerprint()
@@ -452,17 +453,23 @@ def restamp_fingerprint(path, sources_at, earlier_schemes=()):
         return f"left alone: the code at {commit} computes differently from the current code"
     record["provenance"]["code_fingerprint_scheme1"] = raw
     record["code_fingerprint"] = current
-    _replace_json(path / RUN_JSON, record)
+    replace_json(path / RUN_JSON, record)
     weights = path / "d_weights.json"
     if weights.is_file():
         extra = json.loads(weights.read_text())
         if extra.get("code_fingerprint") != current:
             extra["code_fingerprint"] = current
-            _replace_json(weights, extra)
+            replace_json(weights, extra)
     return "restamped"
 
 
-def _replace_json(path, record):
+def _json_text(record):
+    """How every JSON record of a run folder is written (a restamped record keeps its layout)."""
+    return json.dumps(record, indent=1, allow_nan=False) + "\n"
+
+
+def replace_json(path, record):
+    """Write `record` to `path` atomically: a temporary file renamed over it."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
+    tmp.write_text(_json_text(record))
     os.replace(tmp, path)
