@@ -6,7 +6,8 @@ def test_bench_quick_runs_and_reports_every_trainer(capsys):
     assert main(["bench", "--quick"]) == 0
     out = capsys.readouterr().out
     for label in ("plain loop", "stacked, success case", "eleven success-case seeds", "stacked, every case",
-                  "ten seeds of every case", "implied wall time"):
+                  "ten seeds of every case", "implied wall time", "products and ELUs only",
+                  "lower bound for the 11 runs"):
         assert label in out, label
     rows = [line for line in out.splitlines() if line.startswith(("plain", "stacked"))]
     assert len(rows) == 5

@@ -8,7 +8,11 @@ generator update). Measured, in this order and on the same machine state:
   seeds of every case; and, for the raw speed of the batched program, eleven success-case runs.
 Each line gives run-iterations per second, the ratio to the plain loop, and the peak memory so
 far; the last lines give the wall time that the post's full schedule (195 batches x 1000 epochs)
-implies for every case and for ten seeds of each. Timings on a shared machine are noisy: compare ratios
+implies for every case and for ten seeds of each. A last measurement times the work no trainer of
+this computation can avoid: the matrix products and ELUs of a critic update and of a generator
+update (forward and backward, float32, the stack of eleven), with no loss, optimiser, clipping or
+random numbers; summed over the cases' updates it bounds from below the time of `reproduce`
+with torch's kernels on this device. Timings on a shared machine are noisy: compare ratios
 from one invocation, not numbers across invocations.
 """
 import resource
@@ -17,6 +21,7 @@ import time
 import torch
 
 from .cases import CASES
+from .models import discriminator_sizes, generator_sizes, init_stacked_mlp, stacked_forward
 from .train import ReferenceTrainer, StackTrainer
 
 FULL_SCHEDULE_ITERATIONS = 195 * 1000
@@ -49,6 +54,43 @@ def time_iterations(trainer, n_batches, iterations, warmup, device):
 def every_case(seeds=1):
     """Every registered case (the post's eleven and wgan-gp), `seeds` seeds each."""
     return [case.config(seed=case.config().seed + 1000 * s) for s in range(seeds) for case in CASES.values()]
+
+
+def time_products_and_activations(config, n_runs, iterations, device):
+    """Seconds per run of the unavoidable work of one critic update and one generator update.
+
+    Critic update: G forward on a batch of noise (no gradient), D forward and backward on the
+    real and fake batch. Generator update: G and D forward on a batch of noise, backward to G's
+    weights. Returns (critic, generator) seconds per run.
+    """
+    gen = torch.Generator().manual_seed(0)
+    g = [p.detach().to(device).requires_grad_() for p in init_stacked_mlp(generator_sizes(config), [gen] * n_runs)]
+    d = [p.detach().to(device).requires_grad_() for p in init_stacked_mlp(discriminator_sizes(config), [gen] * n_runs)]
+    batch = config.batch_size
+    noise = torch.rand(n_runs, batch, config.noise_dim, device=device)
+    real = torch.rand(n_runs, batch, 2, device=device)
+
+    def critic_update():
+        with torch.no_grad():
+            fake = stacked_forward(g, noise, config.activation)
+        out = stacked_forward(d, torch.cat([real, fake], 1), config.activation)
+        torch.autograd.grad(out.sum(), d)
+
+    def generator_update():
+        out = stacked_forward(d, stacked_forward(g, noise, config.activation), config.activation)
+        torch.autograd.grad(out.sum(), g)
+
+    seconds = []
+    for update in (critic_update, generator_update):
+        for _ in range(max(1, iterations // 10)):
+            update()
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(iterations):
+            update()
+        _sync(device)
+        seconds.append((time.perf_counter() - start) / iterations / n_runs)
+    return tuple(seconds)
 
 
 def run_benchmark(device="cpu", quick=False, profile=False):
@@ -95,4 +137,12 @@ def run_benchmark(device="cpu", quick=False, profile=False):
     print(f"  {n_cases} cases, one stack:                    {FULL_SCHEDULE_ITERATIONS / every / 60:8.1f} min")
     print(f"  {n_seeds} runs (ten seeds each), one stack:     {FULL_SCHEDULE_ITERATIONS / seeds / 60:8.1f} min")
     print("  (training only; snapshots and metrics add about 1 s per run per snapshot)")
+
+    critic, generator = time_products_and_activations(success, 11, n(100), device)
+    eleven = [c for c in every_case() if c.case != "wgan-gp"]  # the post's nine runs, standard and Coulomb GAN
+    per_case = [c.n_critic * critic + generator for c in eleven]
+    print(f"products and ELUs only, stack of 11 ({device}): critic update {critic * 1e3:.3f} ms/run, "
+          f"generator update {generator * 1e3:.3f} ms/run")
+    print(f"  lower bound for the {len(eleven)} runs of the post's comparison: {FULL_SCHEDULE_ITERATIONS * sum(per_case) / 60:8.1f} min"
+          " (no loss, optimiser, clipping, noise; Coulomb and WGAN-GP extras not counted)")
     return rows
