@@ -10,10 +10,14 @@ The public API, small on purpose:
 """
 import os
 
-# OpenMP threads that spin while waiting make torch 10-50x slower as soon as another process
-# competes for the cores (measured on a shared 2-core machine: 882 ms vs 101 ms per stacked
-# iteration). Passive waiting costs little on an idle machine. Set before torch is imported;
-# a value the user already chose is kept.
+# OpenMP threads that spin while waiting make torch several times slower as soon as another
+# process competes for the cores. On a shared 2-core machine with 2 threads and one core kept busy
+# by a shell loop: plain loop 14 to 66 ms per iteration with libgomp's default policy, 6.2 ms
+# with passive waiting; stack of eleven 6 to 30 vs 2.4 ms per run-iteration. The price on an idle
+# machine: plain loop 7.4 to 8.3 vs 4.3 to 5.0 ms, stack 1.9 to 2.0 vs 1.5 ms
+# (experiments/wait_policy.py, 2026-11-28). Robustness wins on shared machines; set
+# OMP_WAIT_POLICY=ACTIVE, or use one thread, for the last bit of speed on an idle one. Set before
+# torch is imported; a value the user already chose is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .cases import CASES, get_case  # noqa: E402

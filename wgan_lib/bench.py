@@ -12,9 +12,17 @@ implies for every case and for ten seeds of each. A last measurement times the w
 this computation can avoid: the matrix products and ELUs of a critic update and of a generator
 update (forward and backward, float32, the stack of eleven), with no loss, optimiser, clipping or
 random numbers; summed over the cases' updates it bounds from below the time of `reproduce`
-with torch's kernels on this device. Timings on a shared machine are noisy: compare ratios
+with torch's kernels on this device, and its ratio to the plain loop bounds the speed-up any
+stacked trainer can reach.
+
+On a CPU with several threads, OpenMP's wait policy matters and is printed: `wgan_lib` sets
+OMP_WAIT_POLICY=PASSIVE unless it is set already (see `wgan_lib/__init__.py`), which slows the
+plain loop more than the stacked trainer on an idle machine; run
+`OMP_WAIT_POLICY=ACTIVE python -m wgan_lib bench` (or one thread) to compare against the plain
+loop at its fastest. Timings on a shared machine are noisy: compare ratios
 from one invocation, not numbers across invocations.
 """
+import os
 import resource
 import time
 
@@ -96,7 +104,8 @@ def time_products_and_activations(config, n_runs, iterations, device):
 def run_benchmark(device="cpu", quick=False, profile=False):
     torch.manual_seed(0)
     if device == "cpu":
-        print(f"device: cpu, {torch.get_num_threads()} threads, torch {torch.__version__}")
+        policy = os.environ.get("OMP_WAIT_POLICY", "unset")
+        print(f"device: cpu, {torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}, torch {torch.__version__}")
     else:
         print(f"device: {device} ({torch.cuda.get_device_name()}), torch {torch.__version__}")
     success = CASES["success"].config()
@@ -107,6 +116,8 @@ def run_benchmark(device="cpu", quick=False, profile=False):
     seconds = time_iterations(plain, success.batches_per_epoch, n(100), n(10) // 2 + 1, "cpu")
     plain_rate = 1.0 / seconds
     rows.append(("plain loop (cpu), success case", 1, plain_rate, _peak_memory_mb("cpu")))
+    # Before the large stacks, whose allocations slow what follows them on a CPU.
+    critic, generator = time_products_and_activations(success, 11, n(100), device)
 
     for label, configs, iterations in [
         ("stacked, success case", [success], n(100)),
@@ -138,11 +149,13 @@ def run_benchmark(device="cpu", quick=False, profile=False):
     print(f"  {n_seeds} runs (ten seeds each), one stack:     {FULL_SCHEDULE_ITERATIONS / seeds / 60:8.1f} min")
     print("  (training only; snapshots and metrics add about 1 s per run per snapshot)")
 
-    critic, generator = time_products_and_activations(success, 11, n(100), device)
     eleven = [c for c in every_case() if c.case != "wgan-gp"]  # the post's nine runs, standard and Coulomb GAN
     per_case = [c.n_critic * critic + generator for c in eleven]
+    floor_rate = 1.0 / (critic + generator)
     print(f"products and ELUs only, stack of 11 ({device}): critic update {critic * 1e3:.3f} ms/run, "
           f"generator update {generator * 1e3:.3f} ms/run")
+    print(f"  {floor_rate / plain_rate:.2f} x the plain loop: the most any stacked trainer of the success case"
+          " can reach here with these kernels")
     print(f"  lower bound for the {len(eleven)} runs of the post's comparison: {FULL_SCHEDULE_ITERATIONS * sum(per_case) / 60:8.1f} min"
           " (no loss, optimiser, clipping, noise; Coulomb and WGAN-GP extras not counted)")
     return rows
