@@ -154,3 +154,34 @@ def test_run_stores_a_completed_run_and_a_diverged_run_leaves_others_alone(tmp_p
     # No temporary folders or checkpoints are left behind.
     assert sorted(p.name for p in out.iterdir()) == [".checkpoints", ".locks", bad_dir.name, good_dir.name]
     assert not list((out / ".checkpoints").iterdir())
+
+
+def test_reproduce_jobs_splits_the_runs_between_single_threaded_processes(tmp_path, capsys):
+    from wgan_lib.cli import main
+
+    out = tmp_path / "results"
+    args = ["reproduce", "--cases", "success", "failure-1", "--epochs", "1", "--device", "cpu", "--out", str(out)]
+    assert main([*args, "--jobs", "2", "--quiet"]) == 0
+    runs = [load_run(path) for path in sorted(out.glob("*-seed*"))]
+    assert sorted(run.config.case for run in runs) == ["failure-1", "success"]
+    for run in runs:
+        assert run.status == "completed"
+        assert run.provenance["stack_size"] == 1  # one run per process, not one stack of two
+        assert "1 threads" in run.provenance["device"]
+    capsys.readouterr()
+    assert main([*args, "--check"]) == 0
+    assert "2 of 2 runs stored and current" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--jobs", "2", "--shard", "0/2"], ["--jobs", "--shard"]),
+    (["--jobs", "0"], ["--jobs", "0"]),
+    (["--job", "2"], ["--job"]),  # no abbreviations: children get --jobs rewritten by its full name
+])
+def test_reproduce_bad_jobs_prints_one_error_line_and_returns_2(args, words, tmp_path, capsys):
+    from wgan_lib.cli import main
+
+    out = tmp_path / "results"
+    status = main(["reproduce", "--cases", "success", "--epochs", "1", "--device", "cpu", "--out", str(out), *args])
+    captured = capsys.readouterr()
+    _check_error(status, captured.out, captured.err, out, words)
