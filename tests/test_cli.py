@@ -185,3 +185,15 @@ def test_reproduce_bad_jobs_prints_one_error_line_and_returns_2(args, words, tmp
     status = main(["reproduce", "--cases", "success", "--epochs", "1", "--device", "cpu", "--out", str(out), *args])
     captured = capsys.readouterr()
     _check_error(status, captured.out, captured.err, out, words)
+
+
+def test_sweep_jobs_trains_the_critic_study_in_one_of_its_processes(tmp_path):
+    """`sweep critic --jobs 2`: the study is one stack, so process 0 trains it and process 1 has nothing to do."""
+    from wgan_lib.cli import main
+    from wgan_lib.critic import load_critic
+
+    assert main(["sweep", "critic", "--epochs", "1", "--jobs", "2", "--quiet", "--device", "cpu",
+                 "--results", str(tmp_path)]) == 0
+    runs = load_critic(tmp_path, epochs=1)
+    assert len(runs) == 3
+    assert all("1 threads" in critic_run.run.provenance["device"] for critic_run in runs)

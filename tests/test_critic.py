@@ -139,13 +139,3 @@ def test_critic_figures_and_table_show_every_run(study):
     median = np.median(runs[1].gradient_norm(-1)[1])
     assert table.column("median")[1] == f"{median:.3g}"
 
-
-def test_sweep_jobs_trains_the_critic_study_in_one_of_its_processes(tmp_path):
-    """`sweep critic --jobs 2`: the study is one stack, so process 0 trains it and process 1 has nothing to do."""
-    from wgan_lib.cli import main
-
-    assert main(["sweep", "critic", "--epochs", "1", "--jobs", "2", "--quiet", "--device", "cpu",
-                 "--results", str(tmp_path)]) == 0
-    runs = load_critic(tmp_path, epochs=1)
-    assert len(runs) == 3
-    assert all("1 threads" in critic_run.run.provenance["device"] for critic_run in runs)
