@@ -46,17 +46,22 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
+def _seconds_per_call(step, iterations, warmup, device):
+    """Seconds per call of `step(i)` over `iterations` calls, after `warmup` untimed ones."""
+    for i in range(warmup):
+        step(i)
+    _sync(device)
+    start = time.perf_counter()
+    for i in range(iterations):
+        step(warmup + i)
+    _sync(device)
+    return (time.perf_counter() - start) / iterations
+
+
 def time_iterations(trainer, n_batches, iterations, warmup, device):
     """Seconds per iteration of `trainer.train_batch`, after `warmup` untimed ones."""
     trainer.begin_epoch()
-    for b in range(warmup):
-        trainer.train_batch(b % n_batches)
-    _sync(device)
-    start = time.perf_counter()
-    for b in range(iterations):
-        trainer.train_batch((warmup + b) % n_batches)
-    _sync(device)
-    return (time.perf_counter() - start) / iterations
+    return _seconds_per_call(lambda b: trainer.train_batch(b % n_batches), iterations, warmup, device)
 
 
 def every_case(seeds=1):
@@ -88,17 +93,8 @@ def time_products_and_activations(config, n_runs, iterations, device):
         out = stacked_forward(d, stacked_forward(g, noise, config.activation), config.activation)
         torch.autograd.grad(out.sum(), g)
 
-    seconds = []
-    for update in (critic_update, generator_update):
-        for _ in range(max(1, iterations // 10)):
-            update()
-        _sync(device)
-        start = time.perf_counter()
-        for _ in range(iterations):
-            update()
-        _sync(device)
-        seconds.append((time.perf_counter() - start) / iterations / n_runs)
-    return tuple(seconds)
+    return tuple(_seconds_per_call(lambda _: update(), iterations, max(1, iterations // 10), device) / n_runs
+                 for update in (critic_update, generator_update))
 
 
 def run_benchmark(device="cpu", quick=False, profile=False):
@@ -116,7 +112,7 @@ def run_benchmark(device="cpu", quick=False, profile=False):
     seconds = time_iterations(plain, success.batches_per_epoch, n(100), n(10) // 2 + 1, "cpu")
     plain_rate = 1.0 / seconds
     rows.append(("plain loop (cpu), success case", 1, plain_rate, _peak_memory_mb("cpu")))
-    # Before the large stacks, whose allocations slow what follows them on a CPU.
+    # Right after the plain loop, whose speed it bounds: the two are compared as a ratio.
     critic, generator = time_products_and_activations(success, 11, n(100), device)
 
     for label, configs, iterations in [
