@@ -138,4 +138,3 @@ def test_critic_figures_and_table_show_every_run(study):
     assert table.column("parameters at ±c")[2] == "—"  # WGAN-GP has no clip
     median = np.median(runs[1].gradient_norm(-1)[1])
     assert table.column("median")[1] == f"{median:.3g}"
-
