@@ -71,8 +71,8 @@ def cmd_run(args):
 
 
 def in_processes(args, device):
-    """Run this command again as `args.jobs` processes of one thread each, process k taking every
-    jobs-th run from the k-th (`--shard k/jobs`); only the first shows progress. On the 2-core
+    """Run this command again as `args.jobs` processes of one thread each, process k taking the
+    k-th part of a cost-balanced split (`--shard k/jobs`); only the first shows progress. On the 2-core
     machine a single-threaded process trains 1.2-1.4x more per core than one with two threads at
     its fastest, about 2x more than with passive waiting (README, Speed).
     Returns the worst exit status, or None when one process (this one) should do the work."""
@@ -206,8 +206,8 @@ def build_parser():
                      help="only these cases or studies (clip-sweep, no-clip-search); default: all")
     rep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
     rep.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
-    rep.add_argument("--shard", metavar="K/N", help="only every N-th run from the K-th (0-based), to share the work "
-                     "between N processes")
+    rep.add_argument("--shard", metavar="K/N", help="only the K-th (0-based) of N parts of a split balanced by "
+                     "estimated cost, to share the work between N processes")
     rep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="train in N single-threaded processes (CPU; 2 on a 2-core machine is fastest)")
     rep.add_argument("--quiet", action="store_true")
@@ -219,8 +219,8 @@ def build_parser():
     sweep.add_argument("--results", type=Path, default=DEFAULT_RESULTS_DIR,
                        help=f"results folder; the sweeps go to its sweeps/ (default {DEFAULT_RESULTS_DIR})")
     sweep.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
-    sweep.add_argument("--shard", metavar="K/N", help="only every N-th run of each sweep from the K-th (0-based), "
-                       "to share the work between N processes")
+    sweep.add_argument("--shard", metavar="K/N", help="only the K-th (0-based) of N parts of each sweep, split by "
+                       "estimated cost, to share the work between N processes")
     sweep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                        help="train in N single-threaded processes (CPU; 2 on a 2-core machine is fastest)")
     sweep.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
