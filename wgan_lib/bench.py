@@ -8,7 +8,9 @@ generator update). Measured, in this order and on the same machine state:
   seeds of every case; and, for the raw speed of the batched program, eleven success-case runs.
 Each line gives run-iterations per second, the ratio to the plain loop, and the peak memory so
 far; the last lines give the wall time that the post's full schedule (195 batches x 1000 epochs)
-implies for every case and for ten seeds of each. A last measurement times the work no trainer of
+implies for every case and for ten seeds of each, and, on a CPU, for the eleven runs of the post's
+comparison split as `reproduce --jobs N` splits them (N the cores this process may use; each
+shard's stack timed on one thread). A last measurement times the work no trainer of
 this computation can avoid: the matrix products and ELUs of a critic update and of a generator
 update (forward and backward, float32, the stack of eleven), with no loss, optimiser, clipping or
 random numbers; summed over the cases' updates it bounds from below the time of `reproduce`
@@ -62,6 +64,19 @@ def time_iterations(trainer, n_batches, iterations, warmup, device):
     """Seconds per iteration of `trainer.train_batch`, after `warmup` untimed ones."""
     trainer.begin_epoch()
     return _seconds_per_call(lambda b: trainer.train_batch(b % n_batches), iterations, warmup, device)
+
+
+def time_shards(configs, jobs, n_batches, iterations, warmup):
+    """Seconds per batch of each shard's stack of `reproduce --jobs`, on one thread each."""
+    from .runner import shard_configs
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return [time_iterations(StackTrainer(shard), n_batches, iterations, warmup, "cpu")
+                for shard in (shard_configs(configs, (k, jobs)) for k in range(jobs)) if shard]
+    finally:
+        torch.set_num_threads(threads)
 
 
 def every_case(seeds=1):
@@ -146,6 +161,14 @@ def run_benchmark(device="cpu", quick=False, profile=False):
     print("  (training only; snapshots and metrics add about 1 s per run per snapshot)")
 
     eleven = [c for c in every_case() if c.case != "wgan-gp"]  # the post's nine runs, standard and Coulomb GAN
+    if device == "cpu":
+        jobs = len(os.sched_getaffinity(0))
+        shard_seconds = time_shards(eleven, jobs, success.batches_per_epoch, n(50), 1 if quick else 3)
+        print(f"  {len(eleven)} runs of the post's comparison as {jobs} single-threaded processes "
+              f"(reproduce --jobs {jobs}): {FULL_SCHEDULE_ITERATIONS * max(shard_seconds) / 60:.1f} min "
+              f"(its shards' stacks timed one after another: "
+              + ", ".join(f"{1e3 * s:.2f}" for s in shard_seconds) + " ms per batch; side by side they compete "
+              "for the caches and memory)")
     per_case = [c.n_critic * critic + generator for c in eleven]
     floor_rate = 1.0 / (critic + generator)
     print(f"products and ELUs only, stack of 11 ({device}): critic update {critic * 1e3:.3f} ms/run, "
