@@ -102,6 +102,13 @@ def test_the_sweeps_shards_are_the_ones_their_stored_runs_were_trained_in(name):
         assert shard_configs(configs, (k, 2)) == configs[k::2]
 
 
+def test_every_loss_has_a_critic_update_cost():
+    from wgan_lib.config import LOSSES
+    from wgan_lib.runner import CRITIC_UPDATE_WEIGHT
+
+    assert sorted(CRITIC_UPDATE_WEIGHT) == sorted(LOSSES)
+
+
 def test_a_shard_split_of_equal_runs_alternates_and_any_number_of_shards_covers_every_run():
     from wgan_lib.runner import shard_configs
 

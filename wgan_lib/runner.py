@@ -57,7 +57,7 @@ def estimated_cost(configs):
     total = 0.0
     for stack in group_into_stacks(configs):
         slots = max(c.n_critic for c in stack) + 1
-        work = sum(c.n_critic * CRITIC_UPDATE_WEIGHT.get(c.loss, 1.0) + 1.0 for c in stack)
+        work = sum(c.n_critic * CRITIC_UPDATE_WEIGHT[c.loss] + 1.0 for c in stack)
         total += (SLOT_MS * slots + RUN_UPDATE_MS * work) * stack[0].epochs * stack[0].batches_per_epoch / 1e3
     return total
 
