@@ -9,6 +9,7 @@ import time
 import torch
 
 from wgan_lib import get_case
+from wgan_lib.bench import _seconds_per_call
 from wgan_lib.models import discriminator_sizes, generator_sizes, init_stacked_mlp, stacked_forward
 
 config = get_case("success").config()
@@ -35,12 +36,7 @@ def critic_update(forward):
 
 
 def ms_per_run(forward, iterations=60):
-    for _ in range(5):
-        critic_update(forward)
-    start = time.perf_counter()
-    for _ in range(iterations):
-        critic_update(forward)
-    return (time.perf_counter() - start) / iterations / E * 1e3
+    return _seconds_per_call(lambda _: critic_update(forward), iterations, 5, "cpu") / E * 1e3
 
 
 print(f"{torch.get_num_threads()} threads")

@@ -1,10 +1,11 @@
 """Could a hand-written ELU make the CPU targets of the speed issue reachable?
 
-ELU's forward and backward take about a third of a stacked iteration on one thread (torch.profiler:
-elu_ 21 %, elu_backward 12 % for a shard of `reproduce --jobs 2`). This compiles a C++ ELU (a
+First, torch.profiler gives ELU's share of each shard's stack of `reproduce --jobs 2` for the
+eleven runs of the post's comparison (20 batches, one thread). Then this compiles a C++ ELU (a
 loop that GCC vectorises with glibc's vector expm1, which needs -ffast-math) and times it against
 torch's kernels on the shapes of a stack of eleven (and four) runs, on one thread: forward in
 place (x > 0 ? x : expm1(x)) and backward from the output (grad * (out > 0 ? 1 : out + 1)).
+Last, the share of each shard's time the own kernels would save, at the (11, 1024, 64) speed-ups.
 It is a probe, not part of the package: it needs g++ and ninja, compiles for about 30 s, and
 its forward differs from torch's in the last bit.
 
@@ -13,9 +14,37 @@ its forward differs from torch's in the last bit.
 import time
 
 import torch
+from torch.profiler import profile
 from torch.utils.cpp_extension import load_inline
 
+from wgan_lib import CASES
+from wgan_lib.bench import _seconds_per_call
+from wgan_lib.runner import shard_configs
+from wgan_lib.train import StackTrainer
+
 torch.set_num_threads(1)
+
+
+def elu_shares(configs):
+    """Fractions of self CPU time in torch's ELU forward and backward over 20 batches of a stack."""
+    trainer = StackTrainer(configs)
+    trainer.begin_epoch()
+    for b in range(5):
+        trainer.train_batch(b)
+    with profile() as prof:
+        for b in range(5, 25):
+            trainer.train_batch(b)
+    self_time = {event.key: event.self_cpu_time_total for event in prof.key_averages()}
+    total = sum(self_time.values())
+    return self_time.get("aten::elu_", 0) / total, self_time.get("aten::elu_backward", 0) / total
+
+
+eleven = [case.config() for name, case in CASES.items() if name != "wgan-gp"]
+shards = [shard_configs(eleven, (k, 2)) for k in range(2)]
+shares = [elu_shares(shard) for shard in shards]
+for shard, (forward, backward) in zip(shards, shares):
+    print(f"shard of {len(shard)} runs ({', '.join(c.case for c in shard)}): ELU forward {forward:.1%}, "
+          f"backward {backward:.1%} of self CPU time")
 SOURCE = r"""
 #include <torch/extension.h>
 #include <cmath>
@@ -44,14 +73,10 @@ print(f"compiled in {time.perf_counter() - start:.0f} s; one thread")
 
 
 def microseconds(step, n=300):
-    for _ in range(10):
-        step()
-    start = time.perf_counter()
-    for _ in range(n):
-        step()
-    return (time.perf_counter() - start) / n * 1e6
+    return _seconds_per_call(lambda _: step(), n, 10, "cpu") * 1e6
 
 
+speedups = {}
 for shape in [(11, 1024, 64), (11, 512, 64), (4, 1024, 64)]:
     x, grad = torch.randn(*shape), torch.randn(*shape)
     buffer = x.clone()
@@ -68,3 +93,9 @@ for shape in [(11, 1024, 64), (11, 512, 64), (4, 1024, 64)]:
           f"({torch_forward / own_forward:.2f}x, at most {ulps:.1f} eps relative); backward: torch "
           f"{torch_backward:6.0f} us, own {own_backward:6.0f} us ({torch_backward / own_backward:.2f}x, "
           f"{'bit for bit equal' if same else 'different'})")
+    speedups[shape] = (torch_forward / own_forward, torch_backward / own_backward)
+
+forward_speedup, backward_speedup = speedups[(11, 1024, 64)]
+for shard, (forward, backward) in zip(shards, shares):
+    saved = forward * (1 - 1 / forward_speedup) + backward * (1 - 1 / backward_speedup)
+    print(f"shard of {len(shard)} runs: the own ELU would save about {saved:.1%} of its time")

@@ -1,4 +1,5 @@
-"""What a stack of runs costs per batch, to split work between processes (`runner.shard_costs`).
+"""What a stack of runs costs per batch, to split work between processes
+(`runner.estimated_cost`, which `runner.shard_configs` balances).
 
 The stacked trainer runs, per batch, critic update slots s = 0 .. max n_critic - 1 (slot s takes
 the runs with n_critic > s) and one generator update slot; a slot costs a fixed part (the
