@@ -11,6 +11,8 @@ generator of WGAN and Coulomb GAN minimises mean D(G(z)).
 import torch
 import torch.nn.functional as F
 
+from . import kernels
+
 
 def standard_d_loss(d_real, d_fake):
     """Binary cross-entropy over the concatenated batch, real labelled 1 and fake 0; D gives logits."""
@@ -35,14 +37,15 @@ def mean_output_g_loss(d_fake):
 def plummer_kernel(a, b, dim=3.0, eps=1.0):
     """k(a, b) = (|a - b|^2 + eps^2)^(-(dim - 2) / 2) for all pairs; a (E, n, 2), b (E, m, 2) -> (E, n, m).
 
-    `dim` and `eps` may be floats or tensors of shape (E, 1, 1).
+    `dim` and `eps` may be floats or tensors of shape (E, 1, 1). The squared distances come from
+    the coordinate differences (`kernels.plummer`), so a pair of nearby points far from the origin
+    keeps its precision.
     """
-    # torch.cdist uses |a|^2 + |b|^2 - 2 a.b for large sets: its rounding (about 1e-6 of |a|^2)
-    # is far below eps^2 = 1, the kernel's smallest scale. The passes after it work in place.
-    shifted = torch.cdist(a, b).square_().add_(eps**2)
+    eps_sq = torch.as_tensor(eps, dtype=a.dtype) ** 2
+    inverse_root = kernels.plummer(a, b, eps_sq)  # the default d = 3: exponent -1/2
     if bool(torch.all(torch.as_tensor(dim) == 3.0)):
-        return shifted.rsqrt_()  # the default d = 3: exponent -1/2
-    return shifted.pow_(-(dim - 2.0) / 2.0)
+        return inverse_root
+    return inverse_root.pow_(torch.as_tensor(dim, dtype=torch.float32, device=a.device) - 2.0)
 
 
 def coulomb_potential(points, real, fake, dim=3.0, eps=1.0):

@@ -29,7 +29,8 @@ RUN_JSON = "run.json"
 SNAPSHOTS_NPZ = "snapshots.npz"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The modules whose code decides what a run computes ...
-TRAINING_MODULES = ("config.py", "data.py", "losses.py", "metrics.py", "models.py", "optim.py", "train.py")
+TRAINING_MODULES = ("config.py", "data.py", "kernels.py", "losses.py", "metrics.py", "models.py", "optim.py",
+                    "train.py")
 # ... less the top-level definitions in them that cannot change a number a run stores. Validation
 # only accepts or rejects a frozen config and returns it unchanged, parsing only builds one, and
 # every field of a config is in the run's config fingerprint; so fixing a message or a check

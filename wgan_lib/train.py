@@ -25,7 +25,7 @@ from . import losses
 from .data import GRID_CENTERS, GRID_STD, sample_grid, sample_noise
 from .metrics import snapshot_metrics
 from .models import (build_mlp, discriminator_sizes, generator_sizes, init_stacked_mlp,
-                     sequential_to_stacked, stacked_forward)
+                     sequential_to_stacked, stacked_backward, stacked_forward, stacked_forward_saving)
 from .optim import KerasAdam, keras_adam_update_, keras_step_size
 
 STREAMS = ("data", "init", "train", "eval")
@@ -151,6 +151,66 @@ def _check_stackable(configs):
             raise TrainingError(f"runs in one stack must share {name}; got {sorted(map(str, values))}")
 
 
+class _Part:
+    """Runs of a stack that take one update together, and what the update needs about them, looked
+    up once: how to pick them from a stacked tensor (a slice where they are consecutive, so the
+    picked tensors are views and an update lands in place; else an index, a copy), which positions
+    have which loss, and their per-run settings."""
+
+    def __init__(self, trainer, runs):
+        ids = list(range(trainer.n_runs)) if runs is None else list(runs)
+        device = trainer.device
+        consecutive = ids == list(range(ids[0], ids[-1] + 1))
+        self.pick = slice(ids[0], ids[-1] + 1) if consecutive else torch.tensor(ids, device=device)
+        self.in_place = consecutive
+        positions = {}
+        for pos, e in enumerate(ids):
+            positions.setdefault(trainer.configs[e].loss, []).append(pos)
+        if len(positions) == 1:
+            self.losses = [(next(iter(positions)), None)]
+            self.order = None
+        else:
+            self.losses = [(kind, torch.tensor(pos, device=device)) for kind, pos in positions.items()]
+            self.order = torch.argsort(torch.cat([pos for _, pos in self.losses]))
+        self.hyper = {name: value[self.pick] for name, value in trainer.hyper.items()}
+        self.epsilon = trainer.epsilon[self.pick]
+        self.coulomb_dim = trainer.coulomb_dim[self.pick]
+        self.coulomb_eps = trainer.coulomb_eps[self.pick]
+        self.gp_lambda = trainer.gp_lambda[self.pick]
+        self.autograd = "wgan-gp" in positions  # its penalty differentiates D twice
+        self._views, self._gradients = {}, {}
+
+    def layers(self, trainer, net):
+        """The part's layer tensors of network `net` ('g' or 'd'), outside autograd: views of the
+        stack's weights when the part is a slice (made once: the weights change in place), else copies."""
+        if not self.in_place:
+            return trainer.layers(net, trainer.nets[net]["flat"].detach()[self.pick])
+        if net not in self._views:
+            self._views[net] = trainer.layers(net, trainer.nets[net]["flat"].detach()[self.pick])
+        return self._views[net]
+
+    def gradient_buffer(self, trainer, net):
+        """A (runs, P) buffer for the gradient of network `net`, and its layer views (made once)."""
+        if net not in self._gradients:
+            flat = trainer.nets[net]["flat"]
+            buffer = torch.empty(len(range(flat.shape[0])[self.pick]) if self.in_place else len(self.pick),
+                                 flat.shape[1], device=flat.device)
+            self._gradients[net] = (buffer, trainer.layers(net, buffer))
+        return self._gradients[net]
+
+    def gather_losses(self, per_kind):
+        """One loss per run of the part, in its order, from the losses of each kind (detached)."""
+        return (per_kind[0] if self.order is None else torch.cat(per_kind)[self.order]).detach()
+
+    def accumulate(self, sums, values):
+        """sums[e] += value for the part's runs e; `sums` float64, `values` a tensor or a number."""
+        if self.in_place:
+            sums[self.pick] += values
+        else:
+            values = torch.as_tensor(values, dtype=sums.dtype, device=sums.device).expand(len(self.pick))
+            sums.index_add_(0, self.pick, values)
+
+
 class StackTrainer:
     """Train a stack of runs together. `train()` runs to the end; `train_epoch()` one epoch at a time."""
 
@@ -201,6 +261,7 @@ class StackTrainer:
         self.gp_lambda = per_run([c.gp_lambda for c in configs]).view(-1)
         self.n_critic = [c.n_critic for c in configs]
         self.grid = plot_grid(c0).to(self.device)
+        self._parts = {}
 
     def layers(self, net, flat=None):
         """The layer tensors [W_0, b_0, ...] of network `net` ('g' or 'd') as views of its buffer."""
@@ -219,55 +280,67 @@ class StackTrainer:
         return self.layers("d")
 
     # ----------------------------------------------------------------- one update of D or G
-    def _index(self, runs):
-        return None if runs is None else torch.tensor(runs, device=self.device)
+    def _part(self, runs):
+        """`_Part` for the runs in `runs` (None: every run), made once and kept."""
+        key = None if runs is None else tuple(runs)
+        if key not in self._parts:
+            self._parts[key] = _Part(self, runs)
+        return self._parts[key]
 
-    def _groups(self, runs):
-        """Positions within `runs` of each loss kind, as index tensors (None when it is all of them)."""
-        groups = {}
-        for pos, e in enumerate(runs):
-            groups.setdefault(self.configs[e].loss, []).append(pos)
-        if len(groups) == 1:
-            return {next(iter(groups)): None}
-        return {k: torch.tensor(v, device=self.device) for k, v in groups.items()}
-
-    def _adam(self, net, grad, index):
-        """Keras Adam on the runs in `index` (None: all); the others' weights and state stay as they are."""
+    def _adam(self, net, grad, part):
+        """Keras Adam on the runs of `part`; the others' weights and state stay as they are."""
         state = self.nets[net]
-        pick = (lambda t: t) if index is None else (lambda t: t[index])
-        k = pick(state["iterations"])
-        hyper = {name: pick(value) for name, value in self.hyper.items()}
+        pick = part.pick
+        k = state["iterations"][pick]
+        hyper = part.hyper
         step = keras_step_size(hyper["lr"], hyper["beta_1"], hyper["beta_2"], hyper["decay"], k)
         with torch.no_grad():
-            flat, m, v = pick(state["flat"].data), pick(state["exp_avg"]), pick(state["exp_avg_sq"])
-            keras_adam_update_(flat, grad, m, v, step, hyper["beta_1"], hyper["beta_2"], pick(self.epsilon))
-            if index is None:
-                state["iterations"] += 1
+            flat, m, v = state["flat"].data[pick], state["exp_avg"][pick], state["exp_avg_sq"][pick]
+            keras_adam_update_(flat, grad, m, v, step, hyper["beta_1"], hyper["beta_2"], part.epsilon)
+            if part.in_place:  # flat, m and v are views: the update has landed
+                state["iterations"][pick] += 1
             else:
-                state["flat"].data.index_copy_(0, index, flat)
-                state["exp_avg"].index_copy_(0, index, m)
-                state["exp_avg_sq"].index_copy_(0, index, v)
-                state["iterations"].index_add_(0, index, torch.ones_like(k))
+                state["flat"].data.index_copy_(0, pick, flat)
+                state["exp_avg"].index_copy_(0, pick, m)
+                state["exp_avg_sq"].index_copy_(0, pick, v)
+                state["iterations"].index_add_(0, pick, torch.ones_like(k))
 
-    def _flat(self, net, index):
-        flat = self.nets[net]["flat"]
-        return flat if index is None else flat[index]
+    def _d_step(self, part, real, noise, mix):
+        """One critic update for the runs of `part` on the same real batch; their losses, shape (len,).
 
-    def _d_step(self, runs, real, noise, mix):
-        """One critic update for the runs in `runs` (None: all) on the same real batch."""
-        index = self._index(runs)
-        run_ids = range(self.n_runs) if runs is None else runs
+        D's gradient is taken by hand (`stacked_backward`) from the gradient of the losses with
+        respect to D's outputs, which autograd gives on the losses' own small graph. WGAN-GP's
+        penalty differentiates D twice, so a part with a WGAN-GP run goes through autograd."""
         act = self.shared.activation
-        d_flat = self._flat("d", index)
-        d_params = self.layers("d", d_flat)
         with torch.no_grad():
-            fake = stacked_forward(self.layers("g", self._flat("g", index)), noise, act)
-        out = stacked_forward(d_params, torch.cat([real, fake], 1), act)[..., 0]
+            fake = stacked_forward(part.layers(self, "g"), noise, act)
+            both = torch.cat([real, fake], 1)
+        if part.autograd:
+            d_flat = self.nets["d"]["flat"][part.pick]
+            d_params = self.layers("d", d_flat)
+            out = stacked_forward(d_params, both, act)[..., 0]
+            per_kind = self._d_losses(part, out, real, fake, mix, d_params)
+            (grad,) = torch.autograd.grad(sum(loss.sum() for loss in per_kind), d_flat)
+        else:
+            d_params = part.layers(self, "d")
+            out, inputs = stacked_forward_saving(d_params, both, act)
+            out = out[..., 0].requires_grad_()
+            per_kind = self._d_losses(part, out, real, fake, mix, d_params)
+            (grad_out,) = torch.autograd.grad(sum(loss.sum() for loss in per_kind), out)
+            grad, grad_layers = part.gradient_buffer(self, "d")
+            stacked_backward(d_params, inputs, grad_out[..., None], act, grad_layers)
+        self._adam("d", grad, part)
+        with torch.no_grad():
+            flat = self.nets["d"]["flat"].data
+            torch.clamp(flat, -self.clip, self.clip, out=flat)
+        return part.gather_losses(per_kind)
+
+    def _d_losses(self, part, out, real, fake, mix, d_params):
+        """The critic losses of the part's runs, one tensor per loss kind (in `part.losses` order)."""
         n_real = real.shape[1]
         d_real, d_fake = out[:, :n_real], out[:, n_real:]
-        per_run = torch.zeros(out.shape[0], device=self.device)
-        total = 0.0
-        for kind, pos in self._groups(list(run_ids)).items():
+        per_kind = []
+        for kind, pos in part.losses:
             def pick(t, pos=pos):
                 return t if pos is None else t[pos]
 
@@ -276,48 +349,34 @@ class StackTrainer:
             elif kind == "wgan":
                 loss = losses.wgan_d_loss(pick(d_real), pick(d_fake))
             elif kind == "coulomb":
-                dims = self.coulomb_dim if index is None else self.coulomb_dim[index]
-                epss = self.coulomb_eps if index is None else self.coulomb_eps[index]
-                loss = losses.coulomb_d_loss(pick(d_real), pick(d_fake), pick(real), pick(fake), pick(dims),
-                                             pick(epss))
+                loss = losses.coulomb_d_loss(pick(d_real), pick(d_fake), pick(real), pick(fake),
+                                             pick(part.coulomb_dim), pick(part.coulomb_eps))
             else:  # wgan-gp
-                lam = self.gp_lambda if index is None else self.gp_lambda[index]
                 critic_params = [pick(p) for p in d_params]
+                act = self.shared.activation
                 penalty = losses.gradient_penalty(lambda x: stacked_forward(critic_params, x, act),
                                                   pick(real), pick(fake), pick(mix))
-                loss = losses.wgan_gp_d_loss(pick(d_real), pick(d_fake)) + pick(lam) * penalty
-            total = total + loss.sum()
-            if pos is None:
-                per_run = loss.detach()
-            else:
-                per_run[pos] = loss.detach()
-        (grad,) = torch.autograd.grad(total, d_flat)
-        self._adam("d", grad, index)
-        with torch.no_grad():
-            flat = self.nets["d"]["flat"]
-            torch.clamp(flat, -self.clip, self.clip, out=flat.data)
-        return per_run
+                loss = losses.wgan_gp_d_loss(pick(d_real), pick(d_fake)) + pick(part.gp_lambda) * penalty
+            per_kind.append(loss)
+        return per_kind
 
-    def _g_step(self, runs, noise):
-        index = self._index(runs)
-        run_ids = range(self.n_runs) if runs is None else runs
+    def _g_step(self, part, noise):
+        """One generator update for the runs of `part` through their frozen D; their losses.
+        The gradient is taken by hand through D and G, as in `_d_step`."""
         act = self.shared.activation
-        g_flat = self._flat("g", index)
-        d_params = self.layers("d", self._flat("d", index).detach())
-        d_fake = stacked_forward(d_params, stacked_forward(self.layers("g", g_flat), noise, act), act)[..., 0]
-        per_run = torch.zeros(d_fake.shape[0], device=self.device)
-        total = 0.0
-        for kind, pos in self._groups(list(run_ids)).items():
-            picked = d_fake if pos is None else d_fake[pos]
-            loss = losses.standard_g_loss(picked) if kind == "standard" else losses.mean_output_g_loss(picked)
-            total = total + loss.sum()
-            if pos is None:
-                per_run = loss.detach()
-            else:
-                per_run[pos] = loss.detach()
-        (grad,) = torch.autograd.grad(total, g_flat)
-        self._adam("g", grad, index)
-        return per_run
+        g_params, d_params = part.layers(self, "g"), part.layers(self, "d")
+        fake, g_inputs = stacked_forward_saving(g_params, noise, act)
+        out, d_inputs = stacked_forward_saving(d_params, fake, act)
+        out = out[..., 0].requires_grad_()
+        per_kind = [losses.standard_g_loss(out if pos is None else out[pos]) if kind == "standard"
+                    else losses.mean_output_g_loss(out if pos is None else out[pos])
+                    for kind, pos in part.losses]
+        (grad_out,) = torch.autograd.grad(sum(loss.sum() for loss in per_kind), out)
+        grad_fake = stacked_backward(d_params, d_inputs, grad_out[..., None], act)
+        grad, grad_layers = part.gradient_buffer(self, "g")
+        stacked_backward(g_params, g_inputs, grad_fake, act, grad_layers)
+        self._adam("g", grad, part)
+        return part.gather_losses(per_kind)
 
     # ----------------------------------------------------------------- the post's loop
     def _draw_batch_noise(self, alive):
@@ -361,37 +420,26 @@ class StackTrainer:
         self._d_sum, self._g_sum, self._n_d = zeros(), zeros(), zeros()
         everyone = len(self._alive) == self.n_runs
         max_critic = max(self.n_critic[e] for e in self._alive)
-        # Runs taking their s-th critic update of the batch; None stands for every run (the fast path).
-        self._critic_runs = []
+        # The runs taking their s-th critic update of the batch (None stands for every run).
+        self._critic_parts = []
         for s in range(max_critic):
             runs = [e for e in self._alive if self.n_critic[e] > s]
-            self._critic_runs.append(None if len(runs) == self.n_runs else runs)
-        self._g_runs = None if everyone else self._alive
+            self._critic_parts.append(self._part(None if len(runs) == self.n_runs else runs))
+        self._g_part = self._part(None if everyone else self._alive)
         return True
-
-    def _part(self, tensor, runs):
-        return tensor if runs is None else tensor[torch.tensor(runs, device=self.device)]
 
     def train_batch(self, b):
         """The post's inner loop for batch b: n_critic critic updates, then one generator update."""
         c = self.shared
         real_all = self.data[:, b * c.batch_size:(b + 1) * c.batch_size]
         d_noise, g_noise, mix = self._draw_batch_noise(self._alive)
-        for s, runs in enumerate(self._critic_runs):
-            loss = self._d_step(runs, self._part(real_all, runs), self._part(d_noise[s], runs),
-                                None if mix is None else self._part(mix[s], runs))
-            if runs is None:
-                self._d_sum += loss
-                self._n_d += 1
-            else:
-                index = torch.tensor(runs, device=self.device)
-                self._d_sum.index_add_(0, index, loss.double())
-                self._n_d.index_add_(0, index, torch.ones(len(runs), dtype=torch.float64, device=self.device))
-        loss = self._g_step(self._g_runs, self._part(g_noise, self._g_runs))
-        if self._g_runs is None:
-            self._g_sum += loss
-        else:
-            self._g_sum.index_add_(0, torch.tensor(self._g_runs, device=self.device), loss.double())
+        for s, part in enumerate(self._critic_parts):
+            loss = self._d_step(part, real_all[part.pick], d_noise[s][part.pick],
+                                None if mix is None else mix[s][part.pick])
+            part.accumulate(self._d_sum, loss)
+            part.accumulate(self._n_d, 1.0)
+        part = self._g_part
+        part.accumulate(self._g_sum, self._g_step(part, g_noise[part.pick]))
 
     def end_epoch(self):
         """Record the epoch's mean losses, stop runs that diverged, evaluate, advance the epoch."""
