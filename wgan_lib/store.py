@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import kernels
 from .config import Config, ConfigError
 
 FORMAT_VERSION = 1
@@ -181,6 +182,8 @@ def provenance(device, wall_time_s, stack_size):
         "device": device_name,
         "wall_time_s": round(float(wall_time_s), 3),
         "stack_size": int(stack_size),
+        # the same numbers either way (kernels.py); the wall time depends on it
+        "kernels": kernels.backend() if not str(device).startswith("cuda") else "torch",
     }
 
 
