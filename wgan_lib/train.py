@@ -8,7 +8,10 @@ record 2500 generator samples, D on the grid and the metrics.
 
 `StackTrainer` trains E runs at once: every parameter carries a leading run axis and one batched
 matrix product serves all runs. Runs may differ in loss, learning rate, decay, beta, clip,
-n_critic, noise kind and seed; they must share the network shapes and the schedule.
+n_critic, noise kind and seed; they must share the network shapes and the schedule. Its updates
+differentiate the networks by hand (`models.stacked_backward`) from the gradient of the losses
+with respect to the networks' outputs, which autograd takes on the losses' own small graph; a
+WGAN-GP critic update, whose penalty differentiates D twice, goes through autograd end to end.
 `train_reference` is the plain one-run loop (nn.Sequential + KerasAdam), kept as the readable
 reference and the benchmark's baseline. Both draw every random number from per-run generators in
 the same order, so a run gives the same numbers alone, in any stack, or in the reference loop
