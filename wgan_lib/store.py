@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import kernels
 from .config import Config, ConfigError
 
 FORMAT_VERSION = 1
@@ -160,6 +159,8 @@ def provenance(device, wall_time_s, stack_size):
     """Where, when and with what a run was made."""
     import sklearn
     import torch
+
+    from . import kernels
 
     try:
         import ot
