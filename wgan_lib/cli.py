@@ -1,4 +1,4 @@
-"""Command line: `python -m wgan_lib {list,run,reproduce,sweep,bench,report}`.
+"""Command line: `python -m wgan_lib {list,run,reproduce,sweep,retrain,bench,report}`.
 
 Bad input prints one line naming the bad value and exits with status 2; a run that diverges is
 stored as diverged and the command exits with status 1.
@@ -129,6 +129,26 @@ def cmd_sweep(args):
                       shard=shard, epochs=args.epochs)
 
 
+def cmd_retrain(args):
+    from .runner import retrain, stored_run_configs
+    from .store import RunFileError
+    from .sweeps import parse_shard
+
+    device = resolve_device(args.device)
+    shard = parse_shard(args.shard) if args.shard else None
+    try:
+        for folder in args.folders:  # a bad folder is one error here, not one per process
+            stored_run_configs(folder)
+        status = in_processes(args, device)
+        if status is not None:
+            return status
+        return retrain(args.folders, device=device, check_only=args.check, progress=not args.quiet, shard=shard,
+                       checkpoint_every=args.checkpoint_every)
+    except RunFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
 def cmd_bench(args):
     from .bench import run_benchmark
 
@@ -227,6 +247,19 @@ def build_parser():
     sweep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
     sweep.add_argument("--quiet", action="store_true")
     sweep.set_defaults(func=cmd_sweep)
+
+    retrain = sub.add_parser("retrain", help="train again the stale or damaged runs under FOLDERs, each from the "
+                             "config in its own run.json (the probes of experiments/: results/sanity, ...)")
+    retrain.add_argument("folders", nargs="+", type=Path, metavar="FOLDER", help="a folder of run folders")
+    retrain.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
+    retrain.add_argument("--check", action="store_true", help="only list stale and damaged runs")
+    retrain.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
+    retrain.add_argument("--shard", metavar="K/N", help="only the K-th (0-based) of N parts of each folder's runs, "
+                         "split by estimated cost, to share the work between N processes")
+    retrain.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                         help="train in N single-threaded processes (CPU; 2 on a 2-core machine is fastest)")
+    retrain.add_argument("--quiet", action="store_true")
+    retrain.set_defaults(func=cmd_retrain)
 
     bench = sub.add_parser("bench", help="measure training speed of the plain loop and the stacked trainer")
     bench.add_argument("--device", default="cpu", help="cpu or cuda")
