@@ -11,6 +11,9 @@ The post's optimiser (lr 1e-4 with decay 1e-5) keeps every loss thinly spread, s
 needs a well-behaved optimiser: `--lrs 1e-4 1e-3 --decay 0` trains each loss at those learning
 rates without decay (named ...-lr0.001-nodecay-...). `wgan-gp-paper` is WGAN-GP with its paper's
 Adam beta_2 0.9 and n_critic 5.
+
+After a change to the training code, `python -m wgan_lib retrain results/network-size --jobs 2` trains
+the stale runs again from their stored configs, whichever options made them.
 """
 import argparse
 import time

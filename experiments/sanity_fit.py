@@ -7,6 +7,9 @@ n_critic 5) and see whether any reaches the success criterion. Stored under resu
 
     python experiments/sanity_fit.py --part 0   # and --part 1 in a second process
     python experiments/sanity_fit.py --only success-relu-3x128 std-relu-3x128-lr1e-4
+
+After a change to the training code, `python -m wgan_lib retrain results/sanity --jobs 2` trains
+the stale runs again from their stored configs, whichever options made them.
 """
 import argparse
 import time

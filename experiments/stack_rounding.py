@@ -13,14 +13,18 @@ import warnings
 import torch
 
 from wgan_lib import load_run
-from wgan_lib.runner import group_into_stacks
+from wgan_lib.runner import group_into_stacks, shard_configs
 from wgan_lib.sweeps import sweep_configs
 from wgan_lib.train import StackTrainer
 
 warnings.simplefilter("ignore")  # stale-run warnings would only repeat what --check says
 torch.set_num_threads(1)
 BATCHES = 168
-configs = [c.replace(epochs=1, snapshot_epochs=(0,)) for c in sweep_configs("seeds")[0::2]]
+# The half of the sweep that `sweep seeds --jobs 2` trained as one stack with seeds-success-seed0.
+shards = [shard_configs(sweep_configs("seeds"), (k, 2)) for k in range(2)]
+configs = [c.replace(epochs=1, snapshot_epochs=(0,)) for c in next(s for s in shards
+                                                                     if any(c.case == "seeds-success" and c.seed == 0
+                                                                            for c in s))]
 target = next(c for c in configs if c.case == "seeds-success" and c.seed == 0)
 mate = next(c for c in configs if c.case == "seeds-standard-gan" and c.seed == 0)
 

@@ -4,7 +4,7 @@
 # it picks up at the last checkpoint; runs already current are skipped. On the 2-core CPU, after a
 # change to the training code, about 3 hours: the 28 runs of `reproduce` (42 minutes for the post's
 # eleven), the sweeps and the critic study, then the probes of experiments/sanity_fit.py and
-# experiments/network_size.py.
+# experiments/network_size.py (`retrain`: each from the config stored in its run.json).
 #
 #     scripts/regenerate_all.sh            # or PYTHON=python3 scripts/regenerate_all.sh
 set -euo pipefail
@@ -13,7 +13,7 @@ PY=${PYTHON:-.venv/bin/python}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 $PY -m wgan_lib reproduce --jobs 2 --device cpu --quiet
 $PY -m wgan_lib sweep seeds clip-lr critic --jobs 2 --device cpu --quiet
-$PY scripts/retrain_stale.py --jobs 2 results/sanity results/network-size
-for check in "-m wgan_lib reproduce --check" "-m wgan_lib sweep --check" "scripts/retrain_stale.py --check results/sanity results/network-size"; do
-    $PY $check | tail -1
+$PY -m wgan_lib retrain results/sanity results/network-size --jobs 2 --device cpu --quiet
+for check in "reproduce --check" "sweep --check" "retrain results/sanity results/network-size --check"; do
+    $PY -m wgan_lib $check | tail -1
 done

@@ -667,3 +667,77 @@ def test_every_load_in_the_package_refuses_pickles():
                 if call in code:
                     assert keyword in code, f"{path.name}:{lineno}: {line.strip()}"
     assert {kind for _, kind in found} == {"numpy", "torch"}, found  # the scan does see both loads
+
+
+# ============================================================ retrain: stored runs no case or sweep names
+
+
+def test_retrain_trains_again_the_stale_and_damaged_runs_each_from_its_own_config(tmp_path, capsys):
+    """`retrain FOLDER` (the probes of experiments/): a stale run, a damaged one and a stale
+    metrics-only one are trained again from the configs in their run.json (not registered cases),
+    each of its own kind, in two processes; the current run's files are left as they were."""
+    out = tmp_path / "probe"
+    stale, damaged, current = (tiny(case="probe", seed=seed) for seed in (0, 1, 2))
+    metrics_only = tiny(case="probe", seed=3, loss="coulomb", clip=None)
+    runner.train_and_store([stale, damaged, current], out)
+    runner.train_and_store([metrics_only], out, with_snapshots=False)
+    folders = {config: out / run_name(config) for config in (stale, damaged, current, metrics_only)}
+    _edit_json(folders[stale], lambda r: r.update(code_fingerprint="0" * 64))
+    _edit_json(folders[metrics_only], lambda r: r.update(code_fingerprint="0" * 64))
+    (folders[damaged] / SNAPSHOTS_NPZ).unlink()
+    current_files = {p.name: p.read_bytes() for p in folders[current].iterdir()}
+
+    assert main(["retrain", str(out), "--check", "--device", "cpu"]) == 1
+    assert capsys.readouterr().out == (f"{folders[stale].name}: stale\n"
+                                       f"{folders[damaged].name}: damaged: {folders[damaged] / SNAPSHOTS_NPZ}: missing\n"
+                                       "1 of 3 runs stored and current\n"
+                                       f"{folders[metrics_only].name}: stale\n"
+                                       "0 of 1 runs stored and current\n")
+    assert main(["retrain", str(out), "--jobs", "2", "--device", "cpu", "--quiet"]) == 0
+    for config, folder in folders.items():
+        run = load_run(folder, warn_stale=False)
+        assert not run.stale and run.status == "completed" and run.config == config
+        assert (run.samples is None) == (config is metrics_only)
+        if config is not current:
+            assert "1 threads" in run.provenance["device"]
+    assert {p.name: p.read_bytes() for p in folders[current].iterdir()} == current_files
+    capsys.readouterr()
+    assert main(["retrain", str(out), "--check", "--device", "cpu"]) == 0
+    assert capsys.readouterr().out == "3 of 3 runs stored and current\n1 of 1 runs stored and current\n"
+
+
+def _break_folder(folder, how):
+    """A folder `retrain` must refuse, named by `how`."""
+    if how == "missing":
+        return folder / "nothing-here"
+    folder.mkdir()
+    if how == "empty":
+        return folder
+    run = fake_stored_run(CASES["success"].config(epochs=2), folder)
+    if how == "critic study":
+        (run / "d_weights.json").write_text("{}")
+    elif how == "bad run.json":
+        (run / RUN_JSON).write_text((run / RUN_JSON).read_text()[:-40])
+    elif how == "renamed":
+        run.rename(folder / "renamed")
+    return folder
+
+
+@pytest.mark.parametrize("how, words", [
+    ("missing", ["nothing-here", "not a folder"]),
+    ("empty", ["no stored run"]),
+    ("critic study", ["d_weights.json", "sweep critic"]),
+    ("bad run.json", [RUN_JSON, "no config to retrain from"]),
+    ("renamed", ["renamed", "names the run"]),
+])
+def test_retrain_refuses_a_folder_it_cannot_retrain_in_one_line_before_training_anything(how, words, tmp_path,
+                                                                                        capsys):
+    good = tmp_path / "good"
+    stale = fake_stored_run(CASES["success"].config(epochs=2), good)
+    _edit_json(stale, lambda r: r.update(code_fingerprint="0" * 64))
+    bad = _break_folder(tmp_path / "bad", how)
+    assert main(["retrain", str(good), str(bad), "--jobs", "2", "--device", "cpu"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1, captured.err
+    assert captured.err.startswith("error: ") and all(word in captured.err for word in words), captured.err
+    assert entries(good) == [stale.name]  # read every folder first: nothing trained, no locks taken

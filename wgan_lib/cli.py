@@ -1,4 +1,4 @@
-"""Command line: `python -m wgan_lib {list,run,reproduce,sweep,bench,report}`.
+"""Command line: `python -m wgan_lib {list,run,reproduce,sweep,retrain,bench,report}`.
 
 Bad input prints one line naming the bad value and exits with status 2; a run that diverges is
 stored as diverged and the command exits with status 1.
@@ -129,6 +129,26 @@ def cmd_sweep(args):
                       shard=shard, epochs=args.epochs)
 
 
+def cmd_retrain(args):
+    from .runner import retrain, stored_run_configs
+    from .store import RunFileError
+    from .sweeps import parse_shard
+
+    device = resolve_device(args.device)
+    shard = parse_shard(args.shard) if args.shard else None
+    try:
+        for folder in args.folders:  # a bad folder is one error here, not one per process
+            stored_run_configs(folder)
+        status = in_processes(args, device)
+        if status is not None:
+            return status
+        return retrain(args.folders, device=device, check_only=args.check, progress=not args.quiet, shard=shard,
+                       checkpoint_every=args.checkpoint_every)
+    except RunFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
 def cmd_bench(args):
     from .bench import run_benchmark
 
@@ -181,6 +201,17 @@ def _non_negative_int(text):
     return value
 
 
+def _add_training_options(parser, split):
+    """The options every command that trains many stored runs shares (reproduce, sweep, retrain)."""
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
+    parser.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
+    parser.add_argument("--shard", metavar="K/N", help=f"only the K-th (0-based) of N parts {split}, to share the "
+                        "work between N processes")
+    parser.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                        help="train in N single-threaded processes (CPU; 2 on a 2-core machine is fastest)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser():
     parser = _Parser(prog="python -m wgan_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -200,17 +231,11 @@ def build_parser():
 
     rep = sub.add_parser("reproduce", help="train every case and study at the post's schedule into the results folder")
     rep.add_argument("--out", type=Path, default=DEFAULT_RESULTS_DIR)
-    rep.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
     rep.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
     rep.add_argument("--cases", nargs="+", metavar="NAME",
                      help="only these cases or studies (clip-sweep, no-clip-search); default: all")
-    rep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
     rep.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
-    rep.add_argument("--shard", metavar="K/N", help="only the K-th (0-based) of N parts of a split balanced by "
-                     "estimated cost, to share the work between N processes")
-    rep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                     help="train in N single-threaded processes (CPU; 2 on a 2-core machine is fastest)")
-    rep.add_argument("--quiet", action="store_true")
+    _add_training_options(rep, "of a split balanced by estimated cost")
     rep.set_defaults(func=cmd_reproduce)
 
     sweep = sub.add_parser("sweep", help="train the studies beyond the post: ten seeds of every case and the clip x "
@@ -218,15 +243,16 @@ def build_parser():
     sweep.add_argument("sweeps", nargs="*", metavar="NAME", help="seeds, clip-lr, critic (default: all three)")
     sweep.add_argument("--results", type=Path, default=DEFAULT_RESULTS_DIR,
                        help=f"results folder; the sweeps go to its sweeps/ (default {DEFAULT_RESULTS_DIR})")
-    sweep.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
-    sweep.add_argument("--shard", metavar="K/N", help="only the K-th (0-based) of N parts of each sweep, split by "
-                       "estimated cost, to share the work between N processes")
-    sweep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                       help="train in N single-threaded processes (CPU; 2 on a 2-core machine is fastest)")
     sweep.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
-    sweep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
-    sweep.add_argument("--quiet", action="store_true")
+    _add_training_options(sweep, "of each sweep, split by estimated cost")
     sweep.set_defaults(func=cmd_sweep)
+
+    retrain = sub.add_parser("retrain", help="train again the stale or damaged runs under FOLDERs, each from the "
+                             "config in its own run.json (the probes of experiments/: results/sanity, ...)")
+    retrain.add_argument("folders", nargs="+", type=Path, metavar="FOLDER", help="a folder of run folders")
+    retrain.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
+    _add_training_options(retrain, "of each folder's runs, split by estimated cost")
+    retrain.set_defaults(func=cmd_retrain)
 
     bench = sub.add_parser("bench", help="measure training speed of the plain loop and the stacked trainer")
     bench.add_argument("--device", default="cpu", help="cpu or cuda")

@@ -5,6 +5,7 @@ stack being trained, written every `checkpoint_every` epochs, removed once its r
 and `.locks/` (one lock file per run, so two processes never train or write the same run).
 """
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -15,7 +16,8 @@ import torch
 from filelock import FileLock, Timeout
 
 from .cases import stored_configs
-from .store import code_fingerprint, load_status, provenance, run_name, save_run
+from .config import Config
+from .store import RUN_JSON, SNAPSHOTS_NPZ, RunFileError, code_fingerprint, load_status, provenance, run_name, save_run
 from .train import SHARED_FIELDS, StackTrainer
 
 CHECKPOINT_DIR = ".checkpoints"
@@ -253,4 +255,58 @@ def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=Tru
                 print(f"{run_name(config)}: the other process stopped without storing it", file=sys.stderr)
                 train([config])
     print(f"reproduce: trained {len(trained)} run(s) on {device} in {time.perf_counter() - start:.1f} s")
+    return status
+
+
+def stored_run_configs(folder):
+    """(config, with_snapshots) of every run stored directly under `folder`, in name order, read
+    from its run.json alone: whatever else of a stale or damaged run is there gets trained again.
+
+    Raises RunFileError naming the file: for a run.json without a readable config, a run folder
+    not named after its config (a retrained run would land elsewhere), a folder holding files that
+    `save_run` does not write (the critic study's weights: `python -m wgan_lib sweep critic` makes
+    those), and a folder with no stored run at all.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunFileError(f"{folder}: not a folder")
+    runs = []
+    for json_path in sorted(folder.glob(f"*/{RUN_JSON}")):
+        run_dir = json_path.parent
+        if run_dir.name.startswith("."):  # save_run's temporary and replaced folders
+            continue
+        try:
+            record = json.loads(json_path.read_text())
+            config = Config.from_dict(record["config"])
+            with_snapshots = record["snapshots_sha256"] is not None
+            name = run_name(config)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as err:
+            raise RunFileError(f"{json_path}: no config to retrain from ({type(err).__name__}: {err})") from None
+        if run_dir.name != name:
+            raise RunFileError(f"{run_dir}: its config names the run {name!r}, not {run_dir.name!r}; "
+                               "retraining would store it elsewhere")
+        extra = sorted(p.name for p in run_dir.iterdir() if p.name not in (RUN_JSON, SNAPSHOTS_NPZ))
+        if extra:
+            raise RunFileError(f"{run_dir}: holds {', '.join(extra)}, which retrain does not make; retrain it "
+                               "with the command that made it (the critic study: python -m wgan_lib sweep critic)")
+        runs.append((config, with_snapshots))
+    if not runs:
+        raise RunFileError(f"{folder}: no stored run (no */{RUN_JSON}) to retrain")
+    return runs
+
+
+def retrain(folders, device="cpu", check_only=False, progress=True, shard=None, checkpoint_every=None):
+    """`reproduce` for stored runs that no case or sweep names (the probes of experiments/):
+    train again every stale or damaged run under `folders`, each from the config in its own
+    run.json, in place and of its own kind (with snapshots, or metrics only). Every folder is
+    read before anything is trained. Returns an exit status, as `reproduce` does."""
+    plans = [(Path(folder), stored_run_configs(folder)) for folder in folders]
+    status = 0
+    for folder, runs in plans:
+        for with_snapshots in (True, False):
+            configs = [config for config, snapshots in runs if snapshots is with_snapshots]
+            if configs:
+                status = max(status, reproduce(folder, device=device, check_only=check_only, progress=progress,
+                                               checkpoint_every=checkpoint_every, configs=configs,
+                                               with_snapshots=with_snapshots, shard=shard))
     return status
