@@ -26,7 +26,7 @@ def fmt(m):
     return f"{m['modes']:>2} modes {100 * m['hq_fraction']:5.1f} % HQ W1 {m['w1']:.2f}"
 
 
-print("== clip x lr map: mean modes / mean HQ % over seeds (n), per cell")
+print("== clip x lr map: mean modes / mean HQ % over each cell's seeds")
 summary = summarise(load_sweep("clip-lr", results), cell_of)
 lrs = sorted({lr for _, lr in summary})
 clips = list(dict.fromkeys(clip for clip, _ in summary))

@@ -20,12 +20,16 @@ from wgan_lib.train import StackTrainer
 warnings.simplefilter("ignore")  # stale-run warnings would only repeat what --check says
 torch.set_num_threads(1)
 BATCHES = 168
+
+
+def is_target(config):
+    return config.case == "seeds-success" and config.seed == 0
+
+
 # The half of the sweep that `sweep seeds --jobs 2` trained as one stack with seeds-success-seed0.
-shards = [shard_configs(sweep_configs("seeds"), (k, 2)) for k in range(2)]
-configs = [c.replace(epochs=1, snapshot_epochs=(0,)) for c in next(s for s in shards
-                                                                     if any(c.case == "seeds-success" and c.seed == 0
-                                                                            for c in s))]
-target = next(c for c in configs if c.case == "seeds-success" and c.seed == 0)
+halves = (shard_configs(sweep_configs("seeds"), (k, 2)) for k in range(2))
+configs = [c.replace(epochs=1, snapshot_epochs=(0,)) for c in next(h for h in halves if any(map(is_target, h)))]
+target = next(filter(is_target, configs))
 mate = next(c for c in configs if c.case == "seeds-standard-gan" and c.seed == 0)
 
 

@@ -130,23 +130,22 @@ def cmd_sweep(args):
 
 
 def cmd_retrain(args):
-    from .runner import retrain, stored_run_configs
+    from .runner import retrain, stored_runs_by_folder
     from .store import RunFileError
     from .sweeps import parse_shard
 
     device = resolve_device(args.device)
     shard = parse_shard(args.shard) if args.shard else None
     try:
-        for folder in args.folders:  # a bad folder is one error here, not one per process
-            stored_run_configs(folder)
-        status = in_processes(args, device)
-        if status is not None:
-            return status
-        return retrain(args.folders, device=device, check_only=args.check, progress=not args.quiet, shard=shard,
-                       checkpoint_every=args.checkpoint_every)
+        stored = stored_runs_by_folder(args.folders)  # before --jobs forks: a bad folder is one error line
     except RunFileError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    status = in_processes(args, device)
+    if status is not None:
+        return status
+    return retrain(stored, device=device, check_only=args.check, progress=not args.quiet, shard=shard,
+                   checkpoint_every=args.checkpoint_every)
 
 
 def cmd_bench(args):

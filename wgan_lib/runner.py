@@ -295,14 +295,22 @@ def stored_run_configs(folder):
     return runs
 
 
-def retrain(folders, device="cpu", check_only=False, progress=True, shard=None, checkpoint_every=None):
+def stored_runs_by_folder(folders):
+    """{folder: stored_run_configs(folder)} for each folder: every folder read and checked before
+    anything trains, so a bad one stops `retrain` before it starts (and before `--jobs` forks)."""
+    return {Path(folder): stored_run_configs(folder) for folder in folders}
+
+
+def retrain(stored, device="cpu", check_only=False, progress=True, shard=None, checkpoint_every=None):
     """`reproduce` for stored runs that no case or sweep names (the probes of experiments/):
-    train again every stale or damaged run under `folders`, each from the config in its own
-    run.json, in place and of its own kind (with snapshots, or metrics only). Every folder is
-    read before anything is trained. Returns an exit status, as `reproduce` does."""
-    plans = [(Path(folder), stored_run_configs(folder)) for folder in folders]
+    train again every stale or damaged run of `stored` (what `stored_runs_by_folder` read), each
+    from the config in its own run.json, in place and of its own kind (with snapshots, or metrics
+    only). Returns an exit status, as `reproduce` does.
+
+        retrain(stored_runs_by_folder(["results/sanity", "results/network-size"]))
+    """
     status = 0
-    for folder, runs in plans:
+    for folder, runs in stored.items():
         for with_snapshots in (True, False):
             configs = [config for config, snapshots in runs if snapshots is with_snapshots]
             if configs:
