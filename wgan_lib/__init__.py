@@ -23,10 +23,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from .cases import CASES, get_case  # noqa: E402
 from .config import Config, ConfigError  # noqa: E402
 from .store import StoredRun, load_run  # noqa: E402
-from .train import StackTrainer, train_reference  # noqa: E402
+from .train import StackTrainer  # noqa: E402
 
 __all__ = ["CASES", "Config", "ConfigError", "StackTrainer", "StoredRun", "get_case", "load_run",
-           "train_reference", "train_and_store", "reproduce"]
+           "train_and_store", "reproduce"]
 __version__ = "0.1.0"
 
 

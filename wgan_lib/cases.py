@@ -1,13 +1,15 @@
-"""Every run of the post, by name, with the settings its tables give.
+"""Every run of the post, by name, with the settings its tables give; and, for comparison, every
+other registered discriminator loss trained with the post's successful settings.
 
-All cases share batch 512, beta_1 = 0.5 and the same lr and decay for D and G (reference.md §1).
-`standard-gan` and `coulomb-gan` are not in the post's WGAN article: they train the other two
-discriminators with the success case's optimiser settings, for comparison; `wgan-gp` (gradient
-penalty instead of clipping, arXiv 1704.00028) does the same for the fix the field adopted.
+All of the post's cases share batch 512, beta_1 = 0.5 and the same lr and decay for D and G
+(book chapter "Sources"). The comparison cases (`standard-gan`, `coulomb-gan`, `wgan-gp`, ...)
+are not in the post's WGAN article: one per loss of `losses.LOSSES` other than the post's WGAN,
+each named by its loss's `case`, with the success case's optimiser and no clipping.
 """
 from dataclasses import dataclass
 
 from .config import Config, ConfigError
+from .losses import LOSSES
 
 
 @dataclass(frozen=True)
@@ -20,42 +22,44 @@ class Case:
     def config(self, **changes):
         return Config(case=self.name).replace(**{**self.settings, **changes})
 
+    @property
+    def in_post(self):
+        return self.post_outcome != NOT_IN_POST
 
-# The no-clipping runs differ from each other only by seed. These two seeds were fixed before the
-# search of the book's "Without clipping" chapter ran; that search (8 seeds, 200 epochs) found no
-# seed that succeeds under `succeeded`, so no-clip-2 cannot yet stand for the post's success.
+
+NOT_IN_POST = "not in the post"
+
+# The post's two runs without clipping differ only by seed (the post gives none): no-clip-1 stands
+# for its failed run and no-clip-2 for its successful one.
 NO_CLIP_FAILING_SEED = 1
 NO_CLIP_SUCCEEDING_SEED = 0
 
-_SUCCESS = dict(loss="wgan", decay=1e-5, lr=1e-4, n_critic=1, clip=0.1)
+SUCCESS_SETTINGS = dict(loss="wgan", decay=1e-5, lr=1e-4, n_critic=1, clip=0.1)
+
+
+def _failure(k, lr, clip, n_critic=1, outcome="failed"):
+    return Case(f"failure-{k}", dict(loss="wgan", decay=1e-4, lr=lr, n_critic=n_critic, clip=clip), outcome,
+                f"WGAN, lr {lr:g}, decay 1e-4, clip {clip:g}" + (f", n_critic {n_critic}" if n_critic > 1 else ""))
+
 
 CASES = {
     c.name: c
     for c in [
-        Case("failure-1", dict(loss="wgan", decay=1e-4, lr=1e-4, n_critic=1, clip=0.1), "failed",
-             "WGAN, lr 1e-4, decay 1e-4, clip 0.1"),
-        Case("failure-2", dict(loss="wgan", decay=1e-4, lr=1e-4, n_critic=1, clip=0.01), "failed",
-             "WGAN, lr 1e-4, decay 1e-4, clip 0.01"),
-        Case("failure-3", dict(loss="wgan", decay=1e-4, lr=1e-2, n_critic=1, clip=0.01), "failed",
-             "WGAN, lr 1e-2, decay 1e-4, clip 0.01"),
-        Case("failure-4", dict(loss="wgan", decay=1e-4, lr=1e-2, n_critic=1, clip=0.1), "failed",
-             "WGAN, lr 1e-2, decay 1e-4, clip 0.1"),
-        Case("failure-5", dict(loss="wgan", decay=1e-4, lr=1e-3, n_critic=1, clip=0.1), "failed",
-             "WGAN, lr 1e-3, decay 1e-4, clip 0.1"),
-        Case("failure-6", dict(loss="wgan", decay=1e-4, lr=1e-3, n_critic=5, clip=0.1),
-             "failed; G then drifted off the plotted area", "WGAN, lr 1e-3, decay 1e-4, n_critic 5, clip 0.1"),
-        Case("success", dict(_SUCCESS), "succeeded: G passes near all 25 centres",
+        _failure(1, 1e-4, 0.1),
+        _failure(2, 1e-4, 0.01),
+        _failure(3, 1e-2, 0.01),
+        _failure(4, 1e-2, 0.1),
+        _failure(5, 1e-3, 0.1),
+        _failure(6, 1e-3, 0.1, n_critic=5, outcome="failed; G then drifted off the plotted area"),
+        Case("success", dict(SUCCESS_SETTINGS), "succeeded: G passes near all 25 centres",
              "WGAN, lr 1e-4, decay 1e-5, clip 0.1"),
-        Case("no-clip-1", dict(_SUCCESS, clip=None, seed=NO_CLIP_FAILING_SEED), "failed",
-             "success settings without clipping (a seed that fails)"),
-        Case("no-clip-2", dict(_SUCCESS, clip=None, seed=NO_CLIP_SUCCEEDING_SEED),
-             "succeeded; D's values grow without bound", "success settings without clipping (a seed that succeeds)"),
-        Case("standard-gan", dict(_SUCCESS, loss="standard", clip=None), "not in the post",
-             "standard GAN (cross-entropy) with the success case's optimiser"),
-        Case("coulomb-gan", dict(_SUCCESS, loss="coulomb", clip=None), "not in the post",
-             "Coulomb GAN (Plummer kernel d=3, eps=1) with the success case's optimiser"),
-        Case("wgan-gp", dict(_SUCCESS, loss="wgan-gp", clip=None, gp_lambda=10.0), "not in the post",
-             "WGAN-GP (gradient penalty, lambda 10, no clipping) with the success case's optimiser"),
+        Case("no-clip-1", dict(SUCCESS_SETTINGS, clip=None, seed=NO_CLIP_FAILING_SEED), "failed",
+             "success settings without clipping (the post's first run)"),
+        Case("no-clip-2", dict(SUCCESS_SETTINGS, clip=None, seed=NO_CLIP_SUCCEEDING_SEED),
+             "succeeded; D's values grow without bound", "success settings without clipping (the post's second run)"),
+        *[Case(loss.case, dict(SUCCESS_SETTINGS, loss=name, clip=None), NOT_IN_POST,
+               f"{loss.description} with the success case's optimiser")
+          for name, loss in LOSSES.items() if name != SUCCESS_SETTINGS["loss"]],
     ]
 }
 
@@ -72,54 +76,3 @@ NO_CLIP_LABEL = "none"
 def clip_label(clip):
     """'0.001', ..., '1' for a clip value; 'none' for no clipping (names runs, labels plots)."""
     return NO_CLIP_LABEL if clip is None else f"{clip:g}"
-
-
-# Studies beyond the post's single runs, stored beside the cases and regenerated by `reproduce`.
-# They use a shorter schedule than the post's 1000 epochs, so that all of them fit in minutes of
-# a 2-core CPU; the book compares their verdicts with the full-schedule cases they overlap.
-STUDY_EPOCHS = 200
-# The clip sweep varies only the clip of the success case (seed 0), no clipping included.
-CLIP_SWEEP_VALUES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, None)
-# The no-clipping runs of the post, repeated over seeds to see how often each outcome happens.
-NO_CLIP_SEARCH_SEEDS = tuple(range(8))
-
-
-def clip_sweep_configs(**changes):
-    return [Config(case=f"clip-{clip_label(clip)}").replace(
-        **{**_SUCCESS, "clip": clip, "epochs": STUDY_EPOCHS, **changes}) for clip in CLIP_SWEEP_VALUES]
-
-
-def no_clip_search_configs(**changes):
-    return [Config(case="no-clip-search").replace(
-        **{**_SUCCESS, "clip": None, "seed": seed, "epochs": STUDY_EPOCHS, **changes})
-        for seed in NO_CLIP_SEARCH_SEEDS]
-
-
-STUDIES = {"clip-sweep": clip_sweep_configs, "no-clip-search": no_clip_search_configs}
-
-
-def stored_configs(names=None, **changes):
-    """Every run that `reproduce` stores: the cases, then the studies; `names` picks some of them."""
-    names = list(CASES) + list(STUDIES) if names is None else names
-    configs = []
-    for name in names:
-        if name in STUDIES:
-            configs += STUDIES[name](**changes)
-        else:
-            configs.append(get_case(name).config(**changes))
-    return configs
-
-
-def succeeded(metrics):
-    """The success criterion, fixed before any result was looked at: at the last snapshot G covers
-    at least 20 of the 25 modes and at least half of its samples are high quality (within 3 std of
-    a centre). Uniform noise over the plotted square covers about 13 modes with under 2 % high
-    quality, so both halves are needed: coverage without quality is noise, quality without
-    coverage is mode collapse."""
-    return bool(metrics) and metrics.get("modes", 0) >= 20 and metrics.get("hq_fraction", 0.0) >= 0.5
-
-
-def run_succeeded(run):
-    """`succeeded` on a run's last snapshot (a stored run or a `train.RunLog`); a run that
-    diverged counts as failed."""
-    return run.status != "diverged" and bool(run.metrics) and succeeded(run.metrics[-1])

@@ -1,4 +1,4 @@
-"""Command line: `python -m wgan_lib {list,run,reproduce,sweep,retrain,bench,report}`.
+"""Command line: `python -m wgan_lib {list,run,reproduce,export,report,bench}`.
 
 Bad input prints one line naming the bad value and exits with status 2; a run that diverges is
 stored as diverged and the command exits with status 1.
@@ -11,7 +11,6 @@ from .cases import CASES, get_case
 from .config import ConfigError, apply_assignments
 
 DEFAULT_RUN_DIR = Path("runs")
-DEFAULT_RESULTS_DIR = Path("results")
 
 
 class UsageError(Exception):
@@ -19,10 +18,6 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("allow_abbrev", False)  # `--jobs` is rewritten for child processes by its full name
-        super().__init__(*args, **kwargs)
-
     def error(self, message):  # one line and status 2, like every other bad input
         raise UsageError(message)
 
@@ -40,144 +35,87 @@ def resolve_device(name):
 
 
 def cmd_list(args):
+    from .runsets import RUN_SETS
+
     keys = ("loss", "lr", "decay", "n_critic", "clip", "seed")
     print(f"{'case':<14}" + "".join(f"{k:>10}" for k in keys) + "  outcome in the post")
     for name, case in CASES.items():
         config = case.config()
         values = "".join(f"{str(getattr(config, k)):>10}" for k in keys)
         print(f"{name:<14}{values}  {case.post_outcome}")
+    print(f"\n{'run set':<14}{'runs':>6}{'stacks':>8}  what")
+    for name, run_set in RUN_SETS.items():
+        print(f"{name:<14}{len(run_set.configs):>6}{len(run_set.stack_indices()):>8}  {run_set.description}")
     return 0
-
-
-def _case_config(args):
-    case = get_case(args.case)
-    changes = {}
-    if args.seed is not None:
-        changes["seed"] = args.seed
-    if args.epochs is not None:
-        changes["epochs"] = args.epochs
-    config = case.config(**changes)
-    return apply_assignments(config, args.set or [])
 
 
 def cmd_run(args):
     from .runner import train_and_store
 
-    config = _case_config(args)
-    device = resolve_device(args.device)
-    results = train_and_store([config], args.out, device=device, progress=not args.quiet,
+    changes = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
+    config = apply_assignments(get_case(args.case).config(**changes), args.set or [])
+    results = train_and_store([config], args.out, device=resolve_device(args.device), progress=not args.quiet,
                               checkpoint_every=args.checkpoint_every)
-    return _report(results)
+    status = 0
+    for path, run_status, epoch, reason in results:
+        if run_status == "completed":
+            print(f"{path}: completed")
+        else:
+            print(f"{path}: {run_status} at epoch {epoch}: {reason}", file=sys.stderr)
+            status = 1
+    return status
 
 
-def in_processes(args, device):
-    """Run this command again as `args.jobs` processes of one thread each, process k taking the
-    k-th part of a cost-balanced split (`--shard k/jobs`); only the first shows progress. On the 2-core
-    machine a single-threaded process trains 1.2-1.4x more per core than one with two threads at
-    its fastest, about 2x more than with passive waiting (README, Speed).
-    Returns the worst exit status, or None when one process (this one) should do the work."""
-    if args.jobs == 1 or args.check:
-        return None
-    if args.shard:
-        raise ConfigError("--jobs and --shard cannot be combined (--jobs N runs shards 0/N ... N-1/N itself)")
-    if device != "cpu":
-        raise ConfigError(f"--jobs {args.jobs} is for the CPU; on {device} one process trains every run (use --jobs 1)")
-    import os
-    import subprocess
-
-    argv, skip = [], False
-    for arg in args.argv:  # the command as typed, less its --jobs
-        if skip:
-            skip = False
-        elif arg == "--jobs":
-            skip = True
-        elif not arg.startswith("--jobs="):
-            argv.append(arg)
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    children = [subprocess.Popen([sys.executable, "-m", "wgan_lib", *argv, "--jobs", "1", "--shard", f"{k}/{args.jobs}",
-                                  *(["--quiet"] if k > 0 else [])], env=env)
-                for k in range(args.jobs)]
-    return max(child.wait() for child in children)
+def parse_shard(text):
+    """'K/N' -> (K, N) with 0 <= K < N."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"shard must look like K/N (for example 0/2); got {text!r}") from None
+    if not (n >= 1 and 0 <= k < n):
+        raise ConfigError(f"shard K/N needs N >= 1 and 0 <= K < N; got {text!r}")
+    return k, n
 
 
 def cmd_reproduce(args):
     from .runner import reproduce
-    from .sweeps import parse_shard
+    from .runsets import RUN_SETS, get_run_set
 
-    device = resolve_device(args.device)
-    shard = parse_shard(args.shard) if args.shard else None
-    status = in_processes(args, device)
-    if status is not None:
-        return status
-    return reproduce(args.out, device=device, epochs=args.epochs, check_only=args.check, progress=not args.quiet,
-                     cases=args.cases or None, checkpoint_every=args.checkpoint_every, shard=shard)
-
-
-def cmd_sweep(args):
-    from .sweeps import ALL_SWEEPS, parse_shard, run_sweeps
-
-    names = args.sweeps or list(ALL_SWEEPS)
+    names = args.sets or list(RUN_SETS)
     for name in names:
-        if name not in ALL_SWEEPS:
-            raise ConfigError(f"unknown sweep {name!r}; allowed: {', '.join(ALL_SWEEPS)}")
-    shard = parse_shard(args.shard) if args.shard else None
+        get_run_set(name)
+    if args.scheduler and args.jobs != 1:
+        raise ConfigError("--jobs is for local processes; with --scheduler the cluster's workers train the stacks")
     device = resolve_device(args.device)
-    status = in_processes(args, device)
-    if status is not None:
-        return status
-    return run_sweeps(names, args.results, device=device, check_only=args.check, progress=not args.quiet,
-                      shard=shard, epochs=args.epochs)
-
-
-def cmd_retrain(args):
-    from .runner import retrain, stored_runs_by_folder
-    from .store import RunFileError
-    from .sweeps import parse_shard
-
-    device = resolve_device(args.device)
+    if device != "cpu" and (args.jobs != 1 or args.scheduler):
+        raise ConfigError(f"--jobs and --scheduler are for the CPU; on {device} one process trains every stack")
     shard = parse_shard(args.shard) if args.shard else None
-    try:
-        stored = stored_runs_by_folder(args.folders)  # before --jobs forks: a bad folder is one error line
-    except RunFileError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    status = in_processes(args, device)
-    if status is not None:
-        return status
-    return retrain(stored, device=device, check_only=args.check, progress=not args.quiet, shard=shard,
-                   checkpoint_every=args.checkpoint_every)
+    return reproduce(names, args.results, check=args.check, jobs=args.jobs, shard=shard, scheduler=args.scheduler,
+                     device=device, epochs=args.epochs, progress=not args.quiet,
+                     checkpoint_every=args.checkpoint_every)
+
+
+def cmd_export(args):
+    from .export import write_csv
+
+    path, n_rows, n_runs = write_csv(args.out, args.results)
+    print(f"wrote {n_rows} rows ({n_runs} runs) to {path}")
+    return 0
 
 
 def cmd_bench(args):
     from .bench import run_benchmark
 
-    device = resolve_device(args.device)
-    run_benchmark(device=device, quick=args.quick, profile=args.profile)
+    run_benchmark(device=resolve_device(args.device), quick=args.quick, profile=args.profile)
     return 0
 
 
 def cmd_report(args):
     from .report import write_report
-    from .store import RunFileError
 
-    try:
-        figure = write_report(args.results, args.readme, args.figure)
-    except (RunFileError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    figure = write_report(args.results, args.readme, args.figure)
     print(f"wrote {figure} and the results block of {args.readme}")
     return 0
-
-
-def _report(results):
-    status = 0
-    for path, log in results:
-        if log.status == "completed":
-            print(f"{path}: completed")
-        else:
-            print(f"{path}: {log.status} at epoch {log.failed_epoch}: {log.reason}", file=sys.stderr)
-            status = 1
-    return status
 
 
 def _positive_int(text):
@@ -200,24 +138,13 @@ def _non_negative_int(text):
     return value
 
 
-def _add_training_options(parser, split):
-    """The options every command that trains many stored runs shares (reproduce, sweep, retrain)."""
-    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto: CUDA when present)")
-    parser.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
-    parser.add_argument("--shard", metavar="K/N", help=f"only the K-th (0-based) of N parts {split}, to share the "
-                        "work between N processes")
-    parser.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                        help="train in N single-threaded processes (CPU; 2 on a 2-core machine is fastest)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
 def build_parser():
-    parser = _Parser(prog="python -m wgan_lib", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m wgan_lib", description=__doc__.splitlines()[0], allow_abbrev=False)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("list", help="print every case with its parameters").set_defaults(func=cmd_list)
+    sub.add_parser("list", help="print every case and every run set").set_defaults(func=cmd_list)
 
-    run = sub.add_parser("run", help="train one case and store it")
+    run = sub.add_parser("run", help="train one case (or a variant of it) and store it")
     run.add_argument("case", help=f"one of: {', '.join(CASES)}")
     run.add_argument("--seed", type=_non_negative_int)
     run.add_argument("--epochs", type=_positive_int)
@@ -228,56 +155,53 @@ def build_parser():
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 
-    rep = sub.add_parser("reproduce", help="train every case and study at the post's schedule into the results folder")
-    rep.add_argument("--out", type=Path, default=DEFAULT_RESULTS_DIR)
-    rep.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
-    rep.add_argument("--cases", nargs="+", metavar="NAME",
-                     help="only these cases or studies (clip-sweep, no-clip-search); default: all")
+    rep = sub.add_parser("reproduce", help="train (or --check) the named run sets into the results folder")
+    rep.add_argument("sets", nargs="*", metavar="NAME", help="run sets (see `list`; default: all)")
+    rep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
+    rep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                     help="train N stacks at once in N single-threaded local processes")
+    rep.add_argument("--scheduler", metavar="ADDRESS", help="train the stacks on the Dask cluster at ADDRESS "
+                     "(for example tcp://127.0.0.1:8786); its workers need this package and the results folder")
+    rep.add_argument("--shard", metavar="K/N", help="only the K-th (0-based) of N shares of the stacks to train")
+    rep.add_argument("--results", type=Path, default=None, help="results folder (default: results/ of the "
+                     "repository, or $WGAN_RESULTS)")
+    rep.add_argument("--epochs", type=_positive_int, default=None, help="cut every schedule (quick looks, tests)")
+    rep.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     rep.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
-    _add_training_options(rep, "of a split balanced by estimated cost")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
     rep.set_defaults(func=cmd_reproduce)
 
-    sweep = sub.add_parser("sweep", help="train the studies beyond the post: ten seeds of every case and the clip x "
-                           "learning-rate map (results/sweeps), the critic study (results/critic)")
-    sweep.add_argument("sweeps", nargs="*", metavar="NAME", help="seeds, clip-lr, critic (default: all three)")
-    sweep.add_argument("--results", type=Path, default=DEFAULT_RESULTS_DIR,
-                       help=f"results folder; the sweeps go to its sweeps/ (default {DEFAULT_RESULTS_DIR})")
-    sweep.add_argument("--epochs", type=_positive_int, default=None, help="override the schedule (testing only)")
-    _add_training_options(sweep, "of each sweep, split by estimated cost")
-    sweep.set_defaults(func=cmd_sweep)
+    export = sub.add_parser("export", help="write every stored run's metrics as one tidy CSV")
+    export.add_argument("--results", type=Path, default=None)
+    export.add_argument("--out", type=Path, default=Path("runs.csv"))
+    export.set_defaults(func=cmd_export)
 
-    retrain = sub.add_parser("retrain", help="train again the stale or damaged runs under FOLDERs, each from the "
-                             "config in its own run.json (the probes of experiments/: results/sanity, ...)")
-    retrain.add_argument("folders", nargs="+", type=Path, metavar="FOLDER", help="a folder of run folders")
-    retrain.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="EPOCHS")
-    _add_training_options(retrain, "of each folder's runs, split by estimated cost")
-    retrain.set_defaults(func=cmd_retrain)
-
-    bench = sub.add_parser("bench", help="measure training speed of the plain loop and the stacked trainer")
-    bench.add_argument("--device", default="cpu", help="cpu or cuda")
-    bench.add_argument("--quick", action="store_true", help="a few iterations only (for tests)")
-    bench.add_argument("--profile", action="store_true", help="also print torch.profiler's table for E = 11")
-    bench.set_defaults(func=cmd_bench)
     report = sub.add_parser("report", help="write the README's results figure and table from stored runs")
-    report.add_argument("--results", type=Path, default=DEFAULT_RESULTS_DIR)
+    report.add_argument("--results", type=Path, default=None)
     report.add_argument("--readme", type=Path, default=Path("README.md"))
     report.add_argument("--figure", type=Path, default=Path("docs/success.png"))
     report.set_defaults(func=cmd_report)
+
+    bench = sub.add_parser("bench", help="measure the stacked trainer's speed")
+    bench.add_argument("--device", default="cpu", help="cpu or cuda")
+    bench.add_argument("--quick", action="store_true", help="a few iterations only (for tests)")
+    bench.add_argument("--profile", action="store_true", help="also print torch.profiler's table")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv=None):
+    from .store import RunFileError
+
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
-        args.argv = argv
+        args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
         return args.func(args)
-    except (UsageError, ConfigError) as err:
+    except (UsageError, ConfigError, RunFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; the last checkpoint (if any) is kept and `run`/`reproduce` resume from it",
+        print("interrupted; each stack's last checkpoint is kept and the same command resumes from it",
               file=sys.stderr)
         return 130
 

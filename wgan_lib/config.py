@@ -10,7 +10,6 @@ import json
 import math
 from dataclasses import dataclass, field
 
-LOSSES = ("standard", "wgan", "coulomb", "wgan-gp")
 ACTIVATIONS = ("elu", "relu")
 NOISE_KINDS = ("uniform", "normal")
 
@@ -145,7 +144,9 @@ def validate(config):
     """Return `config` unchanged if every field is allowed, else raise ConfigError."""
     c = config
     _require(isinstance(c.case, str) and c.case != "", "case", c.case, "a non-empty name")
-    _require(c.loss in LOSSES, "loss", c.loss, f"one of {', '.join(LOSSES)}")
+    from .losses import LOSSES  # here, not at the top: the registry imports torch
+
+    _require(isinstance(c.loss, str) and c.loss in LOSSES, "loss", c.loss, f"one of {', '.join(LOSSES)}")
     _positive("lr", c.lr)
     for name in ("beta_1", "beta_2"):
         value = getattr(c, name)

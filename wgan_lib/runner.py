@@ -1,30 +1,80 @@
-"""Training runs into a results folder: stacking, checkpoints, locks, and `reproduce`.
+"""Training run sets into the results folder: which runs are missing, stale or damaged, and training
+their stacks, in this process, in a pool of local processes, or on a Dask cluster.
 
-A results folder holds one folder per run (see `store`), plus `.checkpoints/` (the state of a
-stack being trained, written every `checkpoint_every` epochs, removed once its runs are stored)
-and `.locks/` (one lock file per run, so two processes never train or write the same run).
+The unit of work is a stack (`runsets.RunSet.stack_indices`): one single-threaded training program
+(`train_stack`) that trains its runs together and stores each one. A stack with any run to
+(re)train is trained whole, so every stored run comes from the stack its set defines, and the
+same run is the same bits wherever it was trained. Stacks go to an executor: this process
+(`jobs=1`), a `concurrent.futures.ProcessPoolExecutor` (`jobs=N`), or a `dask.distributed.Client`
+(`scheduler=ADDRESS`), which offer the same `submit` interface. Workers write into the results
+folder under per-run file locks with atomic writes, and checkpoint their stack every few epochs,
+so a stack whose worker died resumes from its checkpoint when it is submitted again (Dask's
+retries do that by themselves).
 """
 import hashlib
-import json
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-import torch
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
-from .cases import stored_configs
-from .config import Config
-from .store import RUN_JSON, SNAPSHOTS_NPZ, RunFileError, code_fingerprint, load_status, provenance, run_name, save_run
-from .train import SHARED_FIELDS, StackTrainer
+from .losses import LOSSES
+from .store import RUN_JSON, code_fingerprint, load_status, provenance, run_name, save_run
 
 CHECKPOINT_DIR = ".checkpoints"
 LOCK_DIR = ".locks"
-# An epoch of the default stack takes seconds and a checkpoint about 0.1 s: every 10 epochs
-# costs about 0.1 % of training time (measured for the full 12-case stack, tests/test_robustness.py).
+# An epoch of a stack takes seconds and a checkpoint about 0.1 s: every 10 epochs costs ~0.1 %.
 DEFAULT_CHECKPOINT_EVERY = 10
+# How long a stack may wait for another process that holds one of its runs' locks.
+LOCK_TIMEOUT_S = 24 * 3600
+
+
+def run_status(folder, config, record="snapshots"):
+    """'ok', 'stale', 'missing', 'damaged: <why>', 'stale (other config)' (a run stored under this
+    name for another config), or 'missing snapshots' / 'missing weights' (a run that records less
+    than `record` asks for) for `config`'s run in `folder`."""
+    status, run = load_status(Path(folder) / run_name(config))
+    if run is None:
+        return status
+    if run.config != config:
+        return "stale (other config)"
+    if record != "metrics" and run.samples is None:
+        return "missing snapshots"
+    if record == "weights" and run.d_weights is None:
+        return "missing weights"
+    return status
+
+
+# What a stack costs per batch on one CPU thread, to share stacks between workers evenly (it does
+# not decide any number a run computes): each update slot (critic slots 0 .. max n_critic - 1, then
+# the generator's) costs a fixed SLOT_MS plus RUN_UPDATE_MS per run it takes, times the run's
+# weight (1 for a generator update, the loss's `critic_cost` for a critic update). Fit over ten
+# stacks of 2x64 networks by timing `train_batch` on one thread.
+SLOT_MS = 0.46
+RUN_UPDATE_MS = 0.84
+
+
+def estimated_cost(configs):
+    """Estimated single-thread seconds to train one stack of `configs`."""
+    if not configs:
+        return 0.0
+    slots = max(c.n_critic for c in configs) + 1
+    work = sum(c.n_critic * LOSSES[c.loss].critic_cost + 1.0 for c in configs)
+    width = (configs[0].g_width * configs[0].d_width) / 64**2  # the products grow about with width^2
+    return (SLOT_MS * slots + RUN_UPDATE_MS * work * max(1.0, width)) * configs[0].epochs * configs[0].batches_per_epoch / 1e3
+
+
+def share_stacks(stacks, n):
+    """Split `stacks` (lists of configs) between n workers: longest first, each to the least loaded
+    (the lowest index on ties). Returns n lists of positions in `stacks`."""
+    shares, loads = [[] for _ in range(n)], [0.0] * n
+    for i in sorted(range(len(stacks)), key=lambda i: (-estimated_cost(stacks[i]), i)):
+        k = min(range(n), key=lambda k: (loads[k], k))
+        shares[k].append(i)
+        loads[k] += estimated_cost(stacks[i])
+    return [sorted(share) for share in shares]
 
 
 def stack_key(configs):
@@ -35,81 +85,20 @@ def stack_key(configs):
     return digest.hexdigest()[:24]
 
 
-def group_into_stacks(configs):
-    """Split configs into groups that can share one stack (same shapes and schedule)."""
-    groups = {}
-    for config in configs:
-        groups.setdefault(tuple(getattr(config, f) for f in SHARED_FIELDS), []).append(config)
-    return list(groups.values())
-
-
-# What a stack costs per batch on one CPU thread (`OMP_NUM_THREADS=1 python experiments/stack_cost.py`,
-# 2-core machine): each update slot (critic slots 0 .. max n_critic - 1, then the generator's)
-# costs a fixed SLOT_MS plus RUN_UPDATE_MS per run it takes, times the run's weight: 1 for a
-# generator update and for WGAN's and the standard GAN's critic update, more for a Coulomb GAN
-# critic update (its potential) or a WGAN-GP one (the double backward). Fit over ten stacks
-# (`--batches 100`, after the compiled kernels and the hand-written backward): 0.463 and 0.841 ms,
-# Coulomb 1.50, WGAN-GP 1.96; the model is within 13 % of each but the Coulomb x1 stack (23 %).
-SLOT_MS = 0.46
-RUN_UPDATE_MS = 0.84
-CRITIC_UPDATE_WEIGHT = {"wgan": 1.0, "standard": 1.0, "coulomb": 1.5, "wgan-gp": 2.0}
-
-
-def estimated_cost(configs):
-    """Estimated single-thread seconds to train `configs`, stacked as `group_into_stacks` stacks them."""
-    total = 0.0
-    for stack in group_into_stacks(configs):
-        slots = max(c.n_critic for c in stack) + 1
-        work = sum(c.n_critic * CRITIC_UPDATE_WEIGHT[c.loss] + 1.0 for c in stack)
-        total += (SLOT_MS * slots + RUN_UPDATE_MS * work) * stack[0].epochs * stack[0].batches_per_epoch / 1e3
-    return total
-
-
-def shard_configs(configs, shard):
-    """The runs of shard `shard = (k, n)` in a split of `configs` between n processes that
-    balances their estimated cost (`estimated_cost`), in the order of `configs`.
-
-    Greedy: runs in decreasing cost of their own, each to the shard it leaves cheapest at the top
-    (the least resulting maximum, then the least resulting cost, then the lowest k). A stack's
-    cost is not the sum of its runs' (the slots' fixed part is shared, and a run with n_critic 5
-    adds four slots only to a stack without one), so the resulting cost is computed each time.
-    The split depends only on `configs`, never on what is stored, so that n processes given the
-    same runs agree on it.
-    """
-    k, n = shard
-    order = sorted(range(len(configs)), key=lambda i: (-estimated_cost([configs[i]]), i))
-    members = [[] for _ in range(n)]
-    costs = [0.0] * n
-    for i in order:
-        def placed(j):
-            cost = estimated_cost([configs[m] for m in sorted(members[j] + [i])])
-            return max([cost] + costs[:j] + costs[j + 1:]), cost, j
-
-        _, costs_after, best = min(placed(j) for j in range(n))
-        members[best].append(i)
-        costs[best] = costs_after
-    return [configs[i] for i in sorted(members[k])]
-
-
-def _lock(out_dir, config):
-    """The lock that one process holds while it trains or writes `config`'s run."""
-    return FileLock(out_dir / LOCK_DIR / f"{run_name(config)}.lock")
-
-
 def _atomic_torch_save(obj, path):
+    import torch
+
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     torch.save(obj, tmp)
     os.replace(tmp, path)
 
 
-def _remove_leftovers(out_dir, configs, ckpt):
+def _remove_leftovers(folder, names, ckpt):
     """Remove what an interrupted writer of these runs left behind: `save_run`'s temporary and
-    replaced folders, and half-written checkpoint files. Call only while holding the runs' locks
-    (no other process writes them then)."""
+    replaced folders, and half-written checkpoint files. Only while holding the runs' locks."""
     leftovers = list(ckpt.parent.glob(f".{ckpt.name}.tmp-*"))
-    for config in configs:
-        name = run_name(config)
-        leftovers += list(out_dir.glob(f".{name}.tmp-*")) + list(out_dir.glob(f".{name}.old-*"))
+    for name in names:
+        leftovers += list(folder.glob(f".{name}.tmp-*")) + list(folder.glob(f".{name}.old-*"))
     for path in leftovers:
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
@@ -117,204 +106,200 @@ def _remove_leftovers(out_dir, configs, ckpt):
             path.unlink(missing_ok=True)
 
 
-def train_stack(configs, out_dir, device="cpu", progress=False, checkpoint_every=None, with_snapshots=True):
-    """Train one stack, resuming from its checkpoint when there is one; store every run
-    (metrics only, without snapshots.npz, when `with_snapshots` is False).
+def train_stack(folder, configs, record="snapshots", device="cpu", threads=1, checkpoint_every=None,
+                progress=False, force=False):
+    """Train one stack of `configs` and store each run in `folder`; the worker's whole job.
 
-    Call while holding the runs' locks (`train_and_store` and `reproduce` do).
-    Returns [(run folder, RunLog)]. Runs that diverge are stored as diverged.
-    """
-    out_dir = Path(out_dir)
-    checkpoint_every = checkpoint_every or DEFAULT_CHECKPOINT_EVERY
-    ckpt_dir = out_dir / CHECKPOINT_DIR
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    ckpt = ckpt_dir / f"{stack_key(configs)}.pt"
-    _remove_leftovers(out_dir, configs, ckpt)
-    trainer = StackTrainer(configs, device=device, progress=progress)
-    if ckpt.exists():
-        try:
-            trainer.load_state_dict(torch.load(ckpt, weights_only=True, map_location="cpu"))
-            # Always said (also with --quiet): a resumed run is worth knowing about.
-            print(f"resuming {len(configs)} run(s) from {ckpt} at epoch {trainer.epoch}", file=sys.stderr)
-        except Exception as err:  # a damaged checkpoint is worth a warning, never a crash
-            print(f"warning: ignoring unreadable checkpoint {ckpt}: {err}", file=sys.stderr)
-            trainer = StackTrainer(configs, device=device, progress=progress)
+    Takes the runs' locks first (in name order, so two workers never deadlock), and skips the stack
+    when, under the locks, every run is already stored for the current code (another worker
+    finished it), unless `force`. Resumes from the stack's checkpoint when there is one. `threads`
+    torch threads (one by default: a stack's numbers do not depend on how many processes share
+    the machine). Returns [(run name, status, failed epoch, reason)] (plain values, so the result
+    crosses process and network boundaries)."""
+    import torch
 
-    def on_epoch(t):
-        if t.epoch % checkpoint_every == 0 and t.epoch < t.shared.epochs:
-            _atomic_torch_save(t.state_dict(), ckpt)
+    from .train import StackTrainer
 
-    trainer.train(on_epoch=on_epoch)
-    info = provenance(device, trainer.wall_time, trainer.n_runs)  # one stack, one provenance
-    results = [(save_run(log, out_dir, info, with_snapshots), log) for log in trainer.logs]
-    ckpt.unlink(missing_ok=True)
-    return results
-
-
-def train_and_store(configs, out_dir, device="cpu", progress=False, checkpoint_every=None, with_snapshots=True):
-    """Train `configs` (grouped into as few stacks as possible) under per-run locks; store each."""
-    out_dir = Path(out_dir)
-    for config in configs:
-        run_name(config)  # a config that cannot name a run folder fails here, before anything is written
-    (out_dir / LOCK_DIR).mkdir(parents=True, exist_ok=True)
-    results = []
-    for group in group_into_stacks(configs):
-        locks = [_lock(out_dir, c) for c in group]
-        for lock in locks:
-            lock.acquire()
-        try:
-            results += train_stack(group, out_dir, device, progress, checkpoint_every, with_snapshots)
-        finally:
-            for lock in locks:
-                lock.release()
-    return results
-
-
-def _current_status(out_dir, config, with_snapshots=True):
-    """run_status of `config`'s run folder, with 'stale (other config)' for a run stored under
-    this name for another config, and 'missing snapshots' for a metrics-only run where the
-    snapshots are wanted."""
-    status, run = load_status(out_dir / run_name(config))
-    if status == "ok" and run.config != config:
-        return "stale (other config)"
-    if status == "ok" and with_snapshots and run.samples is None:
-        return "missing snapshots"
-    return status
-
-
-def reproduce(out_dir, device="cpu", epochs=None, check_only=False, progress=True, cases=None,
-              checkpoint_every=None, configs=None, with_snapshots=True, shard=None):
-    """Train every case that is missing, stale or damaged in `out_dir`; return an exit status.
-
-    `configs` replaces the cases and studies by other runs (the sweeps); `shard=(k, n)` keeps the
-    k-th (0-based) of n parts of a cost-balanced split (`shard_configs`), so that n processes share
-    the work without waiting on each other's locks (the split does not depend on what is stored).
-
-    Safe to run in several processes at once on one folder: each run is trained by the process
-    that holds its lock (`.locks/<run>.lock`); the others wait for it and then find it stored. A
-    process that finds a run's owner gone without storing it (killed) trains it itself.
-    """
-    out_dir = Path(out_dir)
-    changes = {} if epochs is None else {"epochs": epochs}
-    configs = stored_configs(cases, **changes) if configs is None else [c.replace(**changes) for c in configs]
-    if shard is not None:
-        configs = shard_configs(configs, shard)
-    todo = [(c, s) for c in configs if (s := _current_status(out_dir, c, with_snapshots)) != "ok"]
-    if check_only:
-        for config, status in todo:
-            print(f"{run_name(config)}: {status}")
-        print(f"{len(configs) - len(todo)} of {len(configs)} runs stored and current")
-        return 1 if todo else 0
-    if not todo:
-        print(f"all {len(configs)} runs are stored and current in {out_dir}")
-        return 0
-    for config, status in todo:
-        print(f"{run_name(config)}: {status}", file=sys.stderr)
-    (out_dir / LOCK_DIR).mkdir(parents=True, exist_ok=True)
-    mine, others, held = [], [], []
-    for config, _ in todo:
-        lock = _lock(out_dir, config)
-        try:
-            lock.acquire(timeout=0)
-            held.append(lock)
-            mine.append(config)
-        except Timeout:
-            others.append((config, lock))
-    start = time.perf_counter()
-    status = 0
-    trained = []
-
-    def train(group):
-        nonlocal status
-        for c in group:
-            print(f"{run_name(c)}: training", file=sys.stderr)
-        for path, log in train_stack(group, out_dir, device, progress, checkpoint_every, with_snapshots):
-            trained.append(path)
-            if log.status != "completed":
-                print(f"{path}: {log.status} at epoch {log.failed_epoch}: {log.reason}", file=sys.stderr)
-                status = 1
-
-    try:
-        # Re-check under the lock: another process may have stored the run meanwhile.
-        stored_meanwhile = [c for c in mine if _current_status(out_dir, c, with_snapshots) == "ok"]
-        for config in stored_meanwhile:
-            print(f"{run_name(config)}: stored by another process meanwhile", file=sys.stderr)
-        mine = [c for c in mine if c not in stored_meanwhile]
-        for group in group_into_stacks(mine):
-            train(group)
-    finally:
-        for lock in held:
-            lock.release()
-    # One lock at a time, so two processes waiting for each other's runs never deadlock.
-    for config, lock in others:
-        print(f"{run_name(config)}: being trained by another process; waiting", file=sys.stderr)
-        with lock:
-            if _current_status(out_dir, config, with_snapshots) == "ok":
-                print(f"{run_name(config)}: stored by the other process", file=sys.stderr)
-            else:
-                print(f"{run_name(config)}: the other process stopped without storing it", file=sys.stderr)
-                train([config])
-    print(f"reproduce: trained {len(trained)} run(s) on {device} in {time.perf_counter() - start:.1f} s")
-    return status
-
-
-def stored_run_configs(folder):
-    """(config, with_snapshots) of every run stored directly under `folder`, in name order, read
-    from its run.json alone: whatever else of a stale or damaged run is there gets trained again.
-
-    Raises RunFileError naming the file: for a run.json without a readable config, a run folder
-    not named after its config (a retrained run would land elsewhere), a folder holding files that
-    `save_run` does not write (the critic study's weights: `python -m wgan_lib sweep critic` makes
-    those), and a folder with no stored run at all.
-    """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise RunFileError(f"{folder}: not a folder")
-    runs = []
-    for json_path in sorted(folder.glob(f"*/{RUN_JSON}")):
-        run_dir = json_path.parent
-        if run_dir.name.startswith("."):  # save_run's temporary and replaced folders
-            continue
+    names = [run_name(c) for c in configs]
+    if device == "cpu" and threads:
+        torch.set_num_threads(threads)
+    (folder / LOCK_DIR).mkdir(parents=True, exist_ok=True)
+    locks = [FileLock(folder / LOCK_DIR / f"{name}.lock") for name in sorted(names)]
+    for lock in locks:
+        lock.acquire(timeout=LOCK_TIMEOUT_S)
+    try:
+        if not force and all(run_status(folder, c, record) == "ok" for c in configs):
+            return [(name, "stored by another worker", None, None) for name in names]
+        ckpt = folder / CHECKPOINT_DIR / f"{stack_key(configs)}.pt"
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(folder, names, ckpt)
+        trainer = StackTrainer(configs, device=device, progress=progress, record_weights=record == "weights")
+        if ckpt.exists():
+            try:
+                trainer.load_state_dict(torch.load(ckpt, weights_only=True, map_location="cpu"))
+                print(f"resuming {len(configs)} run(s) from {ckpt} at epoch {trainer.epoch}", file=sys.stderr)
+            except Exception as err:  # noqa: BLE001 - a damaged checkpoint is worth a warning, never a crash
+                print(f"warning: ignoring unreadable checkpoint {ckpt}: {err}", file=sys.stderr)
+                trainer = StackTrainer(configs, device=device, progress=progress, record_weights=record == "weights")
+        every = checkpoint_every or DEFAULT_CHECKPOINT_EVERY
+
+        def on_epoch(t):
+            if t.epoch % every == 0 and t.epoch < t.shared.epochs:
+                _atomic_torch_save(t.state_dict(), ckpt)
+
+        trainer.train(on_epoch=on_epoch)
+        info = provenance(device, trainer.wall_time, names)  # one stack, one provenance
+        for log in trainer.logs:
+            save_run(log, folder, info, with_snapshots=record != "metrics")
+        ckpt.unlink(missing_ok=True)
+        return [(name, log.status, log.failed_epoch, log.reason) for name, log in zip(names, trainer.logs)]
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+class _InProcess:
+    """The executor of `jobs=1`: runs each submitted call at once, in this process."""
+
+    def submit(self, fn, *args, **kwargs):
+        from concurrent.futures import Future
+
+        future = Future()
         try:
-            record = json.loads(json_path.read_text())
-            config = Config.from_dict(record["config"])
-            with_snapshots = record["snapshots_sha256"] is not None
-            name = run_name(config)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as err:
-            raise RunFileError(f"{json_path}: no config to retrain from ({type(err).__name__}: {err})") from None
-        if run_dir.name != name:
-            raise RunFileError(f"{run_dir}: its config names the run {name!r}, not {run_dir.name!r}; "
-                               "retraining would store it elsewhere")
-        extra = sorted(p.name for p in run_dir.iterdir() if p.name not in (RUN_JSON, SNAPSHOTS_NPZ))
-        if extra:
-            raise RunFileError(f"{run_dir}: holds {', '.join(extra)}, which retrain does not make; retrain it "
-                               "with the command that made it (the critic study: python -m wgan_lib sweep critic)")
-        runs.append((config, with_snapshots))
-    if not runs:
-        raise RunFileError(f"{folder}: no stored run (no */{RUN_JSON}) to retrain")
-    return runs
+            future.set_result(fn(*args, **kwargs))
+        except Exception as err:  # noqa: BLE001 - reported per stack, as a pool would
+            future.set_exception(err)
+        return future
+
+    def shutdown(self):
+        pass
 
 
-def stored_runs_by_folder(folders):
-    """{folder: stored_run_configs(folder)} for each folder: every folder read and checked before
-    anything trains, so a bad one stops `retrain` before it starts (and before `--jobs` forks)."""
-    return {Path(folder): stored_run_configs(folder) for folder in folders}
+def _one_thread():
+    import torch
+
+    torch.set_num_threads(1)
 
 
-def retrain(stored, device="cpu", check_only=False, progress=True, shard=None, checkpoint_every=None):
-    """`reproduce` for stored runs that no case or sweep names (the probes of experiments/):
-    train again every stale or damaged run of `stored` (what `stored_runs_by_folder` read), each
-    from the config in its own run.json, in place and of its own kind (with snapshots, or metrics
-    only). Returns an exit status, as `reproduce` does.
+def executor(jobs=1, scheduler=None):
+    """Where stacks train: this process (jobs 1), N local processes, or a Dask cluster (its address)."""
+    if scheduler:
+        from distributed import Client
 
-        retrain(stored_runs_by_folder(["results/sanity", "results/network-size"]))
-    """
+        return Client(scheduler, set_as_default=False)
+    if jobs == 1:
+        return _InProcess()
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    # spawn, not fork: a forked child inherits torch's thread pools in whatever state they are.
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_one_thread)
+
+
+def _completed(futures, scheduler):
+    if scheduler:
+        from distributed import as_completed
+
+        return as_completed(futures)
+    from concurrent.futures import as_completed
+
+    return as_completed(futures)
+
+
+def train_stacks(run_set, stacks, results=None, jobs=1, scheduler=None, device="cpu", progress=True,
+                 checkpoint_every=None, retries=3, force=False):
+    """Train the given stacks (lists of positions in `run_set.configs`) of a run set; return an exit
+    status: 0 when every run completed, 1 when a run diverged or a stack failed (each said in one
+    line; the other stacks still finish and store their runs)."""
+    from tqdm.auto import tqdm
+
+    folder = run_set.path(results)
+    pool = executor(jobs, scheduler)
+    in_process = isinstance(pool, _InProcess)
     status = 0
-    for folder, runs in stored.items():
-        for with_snapshots in (True, False):
-            configs = [config for config, snapshots in runs if snapshots is with_snapshots]
-            if configs:
-                status = max(status, reproduce(folder, device=device, check_only=check_only, progress=progress,
-                                               checkpoint_every=checkpoint_every, configs=configs,
-                                               with_snapshots=with_snapshots, shard=shard))
+    groups = [[run_set.configs[i] for i in stack] for stack in stacks]
+    order = sorted(range(len(groups)), key=lambda i: -estimated_cost(groups[i]))  # longest first
+    bar = tqdm(total=len(groups), disable=not progress, desc=f"{run_set.name}: stacks", unit="stack")
+    try:
+        futures = {}
+        for i in order:
+            kwargs = dict(record=run_set.record, device=device, checkpoint_every=checkpoint_every,
+                          progress=progress and in_process, force=force)
+            if scheduler:
+                kwargs_dask = dict(pure=False, retries=retries)
+                future = pool.submit(train_stack, str(folder), groups[i], **kwargs, **kwargs_dask)
+            else:
+                future = pool.submit(train_stack, folder, groups[i], **kwargs)
+            futures[future] = i
+        for future in _completed(list(futures), scheduler):
+            names = [run_name(c) for c in groups[futures[future]]]
+            bar.update(1)
+            try:
+                results_of_stack = future.result()
+            except Exception as err:  # noqa: BLE001 - one line per failed stack; the others go on
+                status = 1
+                bar.write(f"error: stack of {len(names)} run(s) ({', '.join(names[:4])}"
+                          f"{' ...' if len(names) > 4 else ''}) failed: {type(err).__name__}: {err}")
+                continue
+            for name, run_status_, epoch, reason in results_of_stack:
+                if run_status_ == "diverged":
+                    status = 1
+                    bar.write(f"{folder / name}: diverged at epoch {epoch}: {reason}")
+    finally:
+        bar.close()
+        if scheduler:
+            pool.close()
+        else:
+            pool.shutdown()
     return status
+
+
+def reproduce(names, results=None, check=False, jobs=1, shard=None, scheduler=None, device="cpu", epochs=None,
+              progress=True, checkpoint_every=None):
+    """Train (or, with `check`, list) every missing, stale or damaged run of the named run sets;
+    return an exit status. `shard=(k, n)` keeps the k-th of n shares of the stacks to train
+    (`share_stacks`), for splitting the work between machines by hand."""
+    from .runsets import get_run_set
+
+    sets = [get_run_set(name).with_epochs(epochs) for name in names]
+    status = 0
+    for run_set in sets:
+        folder = run_set.path(results)
+        statuses = [run_status(folder, c, run_set.record) for c in run_set.configs]
+        todo = {i for i, s in enumerate(statuses) if s != "ok"}
+        if check:
+            for i in sorted(todo):
+                print(f"{run_set.name}/{run_name(run_set.configs[i])}: {statuses[i]}")
+            print(f"{run_set.name}: {len(statuses) - len(todo)} of {len(statuses)} runs stored and current")
+            status |= bool(todo)
+            continue
+        stacks = [stack for stack in run_set.stack_indices() if todo & set(stack)]
+        if shard is not None:
+            k, n = shard
+            mine = share_stacks([[run_set.configs[i] for i in stack] for stack in stacks], n)[k]
+            stacks = [stacks[i] for i in mine]
+        if not stacks:
+            print(f"{run_set.name}: all {len(statuses)} runs stored and current in {folder}")
+            continue
+        n_runs = sum(len(s) for s in stacks)
+        print(f"{run_set.name}: training {len(stacks)} stack(s), {n_runs} run(s), into {folder}", file=sys.stderr)
+        start = time.perf_counter()
+        status |= train_stacks(run_set, stacks, results, jobs, scheduler, device, progress, checkpoint_every)
+        print(f"{run_set.name}: trained {n_runs} run(s) on {device} in {time.perf_counter() - start:.1f} s")
+    return int(status)
+
+
+def train_and_store(configs, folder, device="cpu", progress=False, checkpoint_every=None, with_snapshots=True):
+    """Train `configs` as one stack and store each run in `folder` (the `run` command and library
+    use); returns [(run folder, status, failed epoch, reason)]."""
+    from .train import check_stackable
+
+    check_stackable(configs)
+    results = train_stack(folder, list(configs), "snapshots" if with_snapshots else "metrics", device,
+                          threads=None, checkpoint_every=checkpoint_every, progress=progress, force=True)
+    return [(Path(folder) / name, s, e, r) for name, s, e, r in results]
+
+
+def is_run_folder(path):
+    return (Path(path) / RUN_JSON).is_file()

@@ -1,0 +1,176 @@
+"""Measures of what the post judged by eye: the shape of D's contour map, where G's samples sit on
+it, how far G drifted, how near G passes to each centre; and what weight clipping does to the
+critic (its weights and its gradient over the plane).
+
+Each function takes plain arrays (a run's `d_grid`, `samples`, `d_weights`) and returns numbers,
+so it can be checked on constructed cases whose answer is known (tests/test_measures.py).
+Conventions are the trainer's: `d_grid[i, j]` is D at x = axis[j], y = axis[i] with axis =
+linspace(-extent, extent, side).
+"""
+import math
+
+import numpy as np
+
+from .data import GRID_CENTERS
+
+
+def grid_axis(d_grid, extent):
+    return np.linspace(-extent, extent, d_grid.shape[0])
+
+
+def _polar_grid(d_grid, extent):
+    axis = grid_axis(d_grid, extent)
+    xs, ys = np.meshgrid(axis, axis, indexing="xy")
+    return xs, ys, np.hypot(xs, ys)
+
+
+def tangential_share(d_grid, extent, r_min=1.0, r_max=None):
+    """How much of D's variation over the plane runs around the centre rather than away from it:
+    sum of (grad D . e_theta)^2 over sum of |grad D|^2, on the lattice points with
+    r_min <= |x| <= r_max (default: the disc inscribed in the plotted square).
+
+    1: contour lines that radiate from the centre (D a function of the angle alone); 0: contours
+    that are circles around it (D a function of the radius); 0.5: no preference, as for a plane
+    (its gradient has one direction, and the angle to e_theta is uniform over the disc). NaN for a
+    D that is constant there. The gradient is taken by central differences on the lattice."""
+    d = np.asarray(d_grid, dtype=np.float64)
+    r_max = extent if r_max is None else r_max
+    xs, ys, r = _polar_grid(d, extent)
+    step = 2.0 * extent / (d.shape[0] - 1)
+    d_dy, d_dx = np.gradient(d, step)
+    inside = (r >= r_min) & (r <= r_max) & np.isfinite(d_dx) & np.isfinite(d_dy)
+    tangential = (-ys * d_dx + xs * d_dy)[inside] / r[inside]
+    total = (d_dx ** 2 + d_dy ** 2)[inside].sum()
+    return float((tangential ** 2).sum() / total) if total > 0 else math.nan
+
+
+def plane_share(d_grid, extent):
+    """The share of D's variance over the plotted square that the best plane a + b x + c y explains
+    (R^2 of the least-squares fit): 1 for contour lines that are parallel and evenly spaced."""
+    d = np.asarray(d_grid, dtype=np.float64)
+    xs, ys, _ = _polar_grid(d, extent)
+    finite = np.isfinite(d)
+    design = np.stack([np.ones(finite.sum()), xs[finite], ys[finite]], 1)
+    values = d[finite]
+    coef, *_ = np.linalg.lstsq(design, values, rcond=None)
+    total = ((values - values.mean()) ** 2).sum()
+    return float(1.0 - ((values - design @ coef) ** 2).sum() / total) if total > 0 else math.nan
+
+
+def d_at(d_grid, extent, points):
+    """D at `points` (n, 2) by bilinear interpolation of the lattice; NaN outside the square."""
+    d = np.asarray(d_grid, dtype=np.float64)
+    points = np.asarray(points, dtype=np.float64)
+    side = d.shape[0]
+    u = (points[:, 0] + extent) / (2 * extent) * (side - 1)  # column coordinate (x)
+    v = (points[:, 1] + extent) / (2 * extent) * (side - 1)  # row coordinate (y)
+    inside = (u >= 0) & (u <= side - 1) & (v >= 0) & (v <= side - 1)
+    out = np.full(len(points), np.nan)
+    j0 = np.clip(np.floor(u[inside]).astype(int), 0, side - 2)
+    i0 = np.clip(np.floor(v[inside]).astype(int), 0, side - 2)
+    fu, fv = u[inside] - j0, v[inside] - i0
+    out[inside] = ((1 - fu) * (1 - fv) * d[i0, j0] + fu * (1 - fv) * d[i0, j0 + 1]
+                   + (1 - fu) * fv * d[i0 + 1, j0] + fu * fv * d[i0 + 1, j0 + 1])
+    return out
+
+
+def valley_percentile(d_grid, extent, samples):
+    """Where G's samples sit on D's map: the mean, over the samples inside the plotted square, of
+    the share of the square where D is lower than at the sample (D's empirical distribution over
+    the lattice). 0: every sample at D's minimum; 0.5: no preference, as for samples spread
+    uniformly over the square; 1: every sample at D's maximum. NaN when no sample is inside."""
+    d = np.asarray(d_grid, dtype=np.float64)
+    values = d_at(d, extent, samples)
+    values = values[np.isfinite(values)]
+    levels = np.sort(d[np.isfinite(d)].ravel())
+    if len(values) == 0 or len(levels) == 0:
+        return math.nan
+    below = np.searchsorted(levels, values, side="left")
+    equal = np.searchsorted(levels, values, side="right") - below
+    return float(np.mean((below + 0.5 * equal) / len(levels)))
+
+
+def near_centre_fractions(samples, radius=0.5, centers=GRID_CENTERS):
+    """For each of the centres, the fraction of the samples within `radius` of it (non-finite
+    samples count in the total, near no centre)."""
+    samples = np.asarray(samples, dtype=np.float64)
+    finite = samples[np.isfinite(samples).all(1)]
+    distance = np.hypot(finite[:, None, 0] - centers[None, :, 0], finite[:, None, 1] - centers[None, :, 1])
+    return (distance < radius).sum(0) / max(len(samples), 1)
+
+
+def centres_passed(samples, radius=0.5, min_fraction=0.002, centers=GRID_CENTERS):
+    """How many centres G's distribution passes near: centres with at least `min_fraction` of the
+    samples within `radius` of them (the defaults: 5 of 2500 samples within a quarter of the
+    distance between neighbouring centres)."""
+    return int((near_centre_fractions(samples, radius, centers) >= min_fraction).sum())
+
+
+def drift(samples, extent):
+    """Where G's samples are: the mean point, the spread (root-mean-square distance from that mean)
+    and the fraction of samples outside the plotted square [-extent, extent]^2 (a non-finite
+    sample counts as outside)."""
+    s = np.asarray(samples, dtype=np.float64)
+    finite = np.isfinite(s).all(1)
+    f = s[finite]
+    mean = f.mean(0) if len(f) else np.array([np.nan, np.nan])
+    spread = float(np.sqrt(((f - mean) ** 2).sum(1).mean())) if len(f) else math.nan
+    inside = finite & (np.abs(np.where(np.isfinite(s), s, np.inf)) <= extent).all(1)
+    return {"mean": (float(mean[0]), float(mean[1])), "spread": spread, "outside": float(1.0 - inside.mean())}
+
+
+def uniform_mode_counts(n_samples=2500, extent=6.0, draws=1000, seed=0):
+    """Modes covered (the field's protocol, `metrics.mode_stats`) by `n_samples` points drawn
+    uniformly over the plotted square, for `draws` independent draws: the chance baseline of the
+    mode count for a G spread evenly over the plot. Returns (counts, high-quality fractions)."""
+    from .metrics import mode_stats
+
+    rng = np.random.default_rng(seed)
+    counts, hq = [], []
+    for _ in range(draws):
+        stats = mode_stats(rng.uniform(-extent, extent, size=(n_samples, 2)))
+        counts.append(stats["modes"])
+        hq.append(stats["hq_fraction"])
+    return np.array(counts), np.array(hq)
+
+
+# ----------------------------------------------------------------------- the critic's weights
+def critic_layers(config, flat):
+    """[W_0, b_0, W_1, ...] of D (numpy; W: fan_in x fan_out) from its flat weights (`d_weights[k]`)."""
+    from .models import discriminator_sizes
+
+    sizes = discriminator_sizes(config)
+    shapes = [s for a, b in zip(sizes[:-1], sizes[1:]) for s in ((a, b), (b,))]
+    parts = np.split(np.asarray(flat), np.cumsum([math.prod(s) for s in shapes])[:-1])
+    return [p.reshape(s) for p, s in zip(parts, shapes)]
+
+
+def critic_on_plane(config, flat, extent=None, resolution=None, gradient=False):
+    """D over a resolution x resolution lattice of [-extent, extent]^2 (defaults: the plotting
+    grid), evaluated in float64 from its weights; with `gradient`, also |grad_x D| there.
+    Returns (axis, D) or (axis, D, |grad D|). In float64 because a clipped critic's gradient is a
+    small difference of larger terms."""
+    import torch
+
+    from .models import stacked_forward
+
+    extent = config.plot_extent if extent is None else extent
+    resolution = config.plot_resolution if resolution is None else resolution
+    axis = torch.linspace(-extent, extent, resolution, dtype=torch.float64)
+    xs, ys = torch.meshgrid(axis, axis, indexing="xy")
+    points = torch.stack([xs.reshape(-1), ys.reshape(-1)], 1).requires_grad_(gradient)
+    params = [torch.from_numpy(p).double().reshape(1, *p.shape) if p.ndim == 2
+              else torch.from_numpy(p).double().reshape(1, 1, -1) for p in critic_layers(config, flat)]
+    out = stacked_forward(params, points[None], config.activation)[0, :, 0]
+    d = out.detach().reshape(resolution, resolution).numpy()
+    if not gradient:
+        return axis.numpy(), d
+    (grad,) = torch.autograd.grad(out.sum(), points)
+    return axis.numpy(), d, grad.norm(dim=1).reshape(resolution, resolution).numpy()
+
+
+def fraction_at_clip(flat, clip, rel_tol=1e-3):
+    """Fraction of D's parameters within rel_tol * clip of +-clip (NaN without clipping)."""
+    if clip is None:
+        return math.nan
+    return float(np.mean(np.abs(np.asarray(flat)) >= clip * (1 - rel_tol)))

@@ -1,0 +1,296 @@
+"""Named run sets: every group of stored runs the book reads, with its configs, its stacks and its folder.
+
+A run set is plain data: a name, the configs of its runs (their schedules are in the configs),
+what each run records (`metrics` only, `snapshots` of G and D, or snapshots plus D's `weights`),
+the folder under `results/` that holds it, and its stacks. A stack is a group of runs trained
+together as one batched program (`train.StackTrainer`); a batched product may round differently
+with the batch around it, so a run is reproducible bit for bit given its stack, and the stacks
+are part of the set's definition, never of how many processes train it. A new study is one
+entry of `RUN_SETS`; `python -m wgan_lib reproduce NAME` trains or checks it, and `load(NAME)`
+reads it back for a chapter.
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cases import CASES, SUCCESS_SETTINGS, clip_label, get_case
+from .config import Config, ConfigError
+from .store import run_name
+from .train import check_stackable
+
+RECORDS = ("metrics", "snapshots", "weights")
+RESULTS_ENV = "WGAN_RESULTS"
+EPOCHS_ENV = "WGAN_BOOK_EPOCHS"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class RunSet:
+    """`stacks`: an int n splits the configs by position into n stacks (run k in stack k mod n);
+    else a tuple of stacks, each a tuple of run names, and every run named in none of them is a
+    stack of its own (so adding a run never changes another's stack)."""
+
+    name: str
+    description: str
+    configs: tuple
+    record: str = "snapshots"
+    stacks: object = 1
+    folder: str = ""
+
+    def __post_init__(self):
+        if self.record not in RECORDS:
+            raise ConfigError(f"run set {self.name}: record must be one of {', '.join(RECORDS)}; got {self.record!r}")
+        names = [run_name(c) for c in self.configs]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"run set {self.name}: two configs name the same run")
+        if not isinstance(self.stacks, int):
+            unknown = [n for stack in self.stacks for n in stack if n not in names]
+            if unknown:
+                raise ConfigError(f"run set {self.name}: stacks name runs it does not have: {unknown[:3]}")
+        for stack in self.stack_indices():
+            check_stackable([self.configs[i] for i in stack])
+
+    @property
+    def path_name(self):
+        return self.folder or self.name
+
+    def path(self, results=None):
+        return results_dir(results) / self.path_name
+
+    def stack_indices(self):
+        """The stacks as lists of positions in `configs`."""
+        if isinstance(self.stacks, int):
+            return [list(range(k, len(self.configs), self.stacks)) for k in range(min(self.stacks, len(self.configs)))]
+        position = {run_name(c): i for i, c in enumerate(self.configs)}
+        stacks = [[position[n] for n in stack] for stack in self.stacks]
+        named = {i for stack in stacks for i in stack}
+        return stacks + [[i] for i in range(len(self.configs)) if i not in named]
+
+    def with_epochs(self, epochs):
+        """The same set with every run's schedule cut to `epochs` (tests and quick looks); its runs
+        are named apart from the full ones (`store.run_name`)."""
+        if epochs is None:
+            return self
+        configs = tuple(c.replace(epochs=epochs, snapshot_epochs=tuple(e for e in c.snapshot_epochs if e < epochs))
+                        for c in self.configs)
+        stacks = self.stacks if isinstance(self.stacks, int) else tuple(
+            tuple(run_name(configs[i]) for i in stack) for stack in self.stack_indices())
+        return RunSet(self.name, self.description, configs, self.record, stacks, self.folder)
+
+
+def results_dir(results=None):
+    """The results folder: `results`, else $WGAN_RESULTS, else `results/` at the repository root."""
+    return Path(results or os.environ.get(RESULTS_ENV) or REPO_ROOT / "results")
+
+
+# ------------------------------------------------------------------------------------ the sets
+def _cases():
+    """The post's runs and the comparison losses at the post's full schedule, seed 0 (no-clip-1: 1)."""
+    return tuple(case.config() for case in CASES.values())
+
+
+# The studies of clip values and of seeds without clipping, at 200 epochs.
+STUDY_EPOCHS = 200
+CLIP_SWEEP_VALUES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, None)
+NO_CLIP_SEARCH_SEEDS = tuple(range(8))
+
+
+def _studies():
+    clips = [Config(case=f"clip-{clip_label(clip)}").replace(**{**SUCCESS_SETTINGS, "clip": clip, "epochs": STUDY_EPOCHS})
+             for clip in CLIP_SWEEP_VALUES]
+    seeds = [Config(case="no-clip-search").replace(**{**SUCCESS_SETTINGS, "clip": None, "seed": seed,
+                                                      "epochs": STUDY_EPOCHS}) for seed in NO_CLIP_SEARCH_SEEDS]
+    return tuple(clips + seeds)
+
+
+# Ten seeds of every setting, and the clip x learning-rate map, at 100 epochs, metrics only.
+SWEEP_EPOCHS = 100
+SWEEP_SCHEDULE = dict(epochs=SWEEP_EPOCHS, snapshot_every=50)  # snapshots at epochs 0, 50 and 99
+SEED_SETTINGS = ("failure-1", "failure-2", "failure-3", "failure-4", "failure-5", "failure-6", "success",
+                 "no-clip-1", "standard-gan", "coulomb-gan", "wgan-gp")
+SEEDS = tuple(range(10))
+MAP_CLIPS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, None)
+MAP_LRS = (1e-4, 1e-3, 1e-2)
+MAP_SEEDS = (0, 1, 2)
+
+
+def setting_name(case_name):
+    """The setting a case stands for: the post's two runs without clipping are one setting."""
+    return "no-clip" if case_name.startswith("no-clip") else case_name
+
+
+def setting_of(run):
+    """The setting of a run of the seeds sets ('success', 'no-clip', ...)."""
+    return setting_name(run.config.case.removeprefix("seeds-"))
+
+
+def _seeds():
+    return tuple(CASES[name].config(case=f"seeds-{setting_name(name)}", seed=seed, **SWEEP_SCHEDULE)
+                 for name in SEED_SETTINGS for seed in SEEDS)
+
+
+def _clip_lr():
+    return tuple(CASES["success"].config(case=f"map-clip{clip_label(clip)}-lr{lr:g}", clip=clip, lr=lr, seed=seed,
+                                         **SWEEP_SCHEDULE)
+                 for clip in MAP_CLIPS for lr in MAP_LRS for seed in MAP_SEEDS)
+
+
+# The post's settings at its full schedule with more seeds: seeds 1-4 of every case (2-4 of the
+# runs without clipping, whose seeds 0 and 1 are the cases no-clip-2 and no-clip-1); with the
+# cases' own runs they make five seeds of each setting.
+FULL_SEEDS = (1, 2, 3, 4)
+POST_SETTINGS = ("failure-1", "failure-2", "failure-3", "failure-4", "failure-5", "failure-6", "success")
+
+
+def _full_seeds():
+    configs = [get_case(name).config(seed=seed) for name in POST_SETTINGS for seed in FULL_SEEDS]
+    configs += [get_case("no-clip-1").config(case="no-clip", seed=seed) for seed in (2, 3, 4)]
+    return tuple(configs)
+
+
+CRITIC_CASES = ("success", "failure-2", "wgan-gp")
+
+
+def _critic():
+    return tuple(CASES[name].config(epochs=200, snapshot_every=20) for name in CRITIC_CASES)
+
+
+def _sanity():
+    """Settings the field uses for this benchmark, away from the post: can the trainer fit the grid?"""
+    big = dict(g_width=128, d_width=128, g_depth=3, d_depth=3, clip=None, decay=0.0, snapshot_every=10)
+    settings = {
+        "std-relu-3x128-lr1e-3": dict(big, loss="standard", activation="relu", lr=1e-3),
+        "std-elu-3x128-lr1e-3": dict(big, loss="standard", activation="elu", lr=1e-3),
+        "std-relu-2x64-lr1e-3": dict(big, loss="standard", activation="relu", lr=1e-3, g_width=64, d_width=64,
+                                     g_depth=2, d_depth=2),
+        "gp-relu-3x128-lr1e-4": dict(big, loss="wgan-gp", activation="relu", lr=1e-4, beta_2=0.9, n_critic=5),
+        # The post's own settings with only the networks changed: ReLU 3 x 128 instead of ELU 2 x 64.
+        "success-relu-3x128": dict(g_width=128, d_width=128, g_depth=3, d_depth=3, activation="relu",
+                                   snapshot_every=10),
+        "std-relu-3x128-lr1e-4": dict(big, loss="standard", activation="relu", lr=1e-4),
+    }
+    return tuple(CASES["success"].config(case=f"sanity-{name}", epochs=60, **s) for name, s in settings.items())
+
+
+_SIZE_VARIANTS = {"standard-gan": dict(loss="standard", clip=None), "wgan-gp": dict(loss="wgan-gp", clip=None),
+                  "coulomb-gan": dict(loss="coulomb", clip=None), "success": dict()}
+
+
+def _size_config(width, depth, variant, epochs=100, seed=0, lr=None, decay=None):
+    """A network-size run: the success case's settings with both networks `depth` x `width` and the
+    variant's loss; named size-w{W}-d{D}-{variant}[-lr{lr}][-nodecay][-{epochs}ep]-seed{S}."""
+    name = f"size-w{width}-d{depth}-{variant}" + (f"-lr{lr:g}" if lr is not None else "")
+    name += ("-nodecay" if decay == 0 else "") + ("" if epochs == 100 else f"-{epochs}ep")
+    optimiser = {**({} if lr is None else {"lr": lr}), **({} if decay is None else {"decay": decay})}
+    return CASES["success"].config(case=name, seed=seed, epochs=epochs, snapshot_every=10 if epochs <= 200 else 100,
+                                   g_width=width, d_width=width, g_depth=depth, d_depth=depth,
+                                   **_SIZE_VARIANTS[variant], **optimiser)
+
+
+def _network_size():
+    sizes = ((32, 2), (64, 2), (128, 2), (128, 3))
+    configs = [_size_config(w, d, v) for w, d in sizes for v in ("standard-gan", "wgan-gp")]
+    configs += [_size_config(128, 3, v, epochs=1000, seed=s) for v in ("standard-gan", "success") for s in (0, 1, 2)]
+    configs += [_size_config(w, d, v, lr=lr, decay=0.0) for w, d in ((32, 2), (64, 2), (128, 3))
+                for v in ("standard-gan", "coulomb-gan") for lr in (3e-4, 1e-3)]
+    return tuple(configs)
+
+
+def _names(*parts):
+    return tuple(parts)
+
+
+RUN_SETS = {s.name: s for s in [
+    RunSet("cases", "every run of the post and the comparison losses, 1000 epochs", _cases(),
+           stacks=(("failure-1-seed0", "failure-2-seed0", "failure-3-seed0", "failure-5-seed0", "no-clip-1-seed1",
+                    "standard-gan-seed0", "coulomb-gan-seed0"),
+                   ("failure-4-seed0", "failure-6-seed0", "success-seed0", "no-clip-2-seed0"))),
+    RunSet("full-seeds", "seeds 1-4 of every setting of the post, 1000 epochs", _full_seeds(), stacks=2),
+    RunSet("studies", "the clip sweep and the seed search without clipping, 200 epochs", _studies(),
+           stacks=(("clip-0.001-seed0", "clip-0.003-seed0", "clip-0.03-seed0", "clip-0.3-seed0", "clip-none-seed0",
+                    "no-clip-search-seed1", "no-clip-search-seed3", "no-clip-search-seed5", "no-clip-search-seed7"),
+                   ("clip-0.01-seed0", "clip-0.1-seed0", "clip-1-seed0", "no-clip-search-seed0",
+                    "no-clip-search-seed2", "no-clip-search-seed4", "no-clip-search-seed6"))),
+    RunSet("seeds", "ten seeds of every setting, 100 epochs", _seeds(), record="metrics", stacks=2),
+    RunSet("clip-lr", "clip value against learning rate, three seeds a cell, 100 epochs", _clip_lr(),
+           record="metrics", stacks=2),
+    RunSet("critic", "the critic study: D's weights at every snapshot, 200 epochs", _critic(), record="weights"),
+    RunSet("sanity", "settings the field uses, away from the post, 60 epochs", _sanity(),
+           stacks=(("sanity-std-relu-3x128-lr1e-3-seed0", "sanity-std-relu-3x128-lr1e-4-seed0",
+                    "sanity-success-relu-3x128-seed0"),)),
+    RunSet("network-size", "network sizes against losses and learning rates", _network_size(),
+           stacks=(_names(*(run_name(_size_config(32, 2, v, **kw)) for v, kw in (
+                       ("coulomb-gan", dict(lr=1e-3, decay=0.0)), ("standard-gan", dict(lr=3e-4, decay=0.0)),
+                       ("standard-gan", {})))),
+                   _names(*(run_name(_size_config(32, 2, v, **kw)) for v, kw in (
+                       ("coulomb-gan", dict(lr=3e-4, decay=0.0)), ("standard-gan", dict(lr=1e-3, decay=0.0)),
+                       ("wgan-gp", {})))),
+                   _names(*(run_name(_size_config(64, 2, v, **kw)) for v, kw in (
+                       ("coulomb-gan", dict(lr=1e-3, decay=0.0)), ("standard-gan", dict(lr=3e-4, decay=0.0)),
+                       ("standard-gan", {})))),
+                   _names(*(run_name(_size_config(64, 2, v, **kw)) for v, kw in (
+                       ("coulomb-gan", dict(lr=3e-4, decay=0.0)), ("standard-gan", dict(lr=1e-3, decay=0.0)),
+                       ("wgan-gp", {})))),
+                   _names(run_name(_size_config(128, 3, "coulomb-gan", lr=1e-3, decay=0.0)),
+                          run_name(_size_config(128, 3, "standard-gan"))),
+                   _names(run_name(_size_config(128, 2, "standard-gan")), run_name(_size_config(128, 2, "wgan-gp"))),
+                   _names(*(run_name(_size_config(128, 3, v, **kw)) for v, kw in (
+                       ("coulomb-gan", dict(lr=3e-4, decay=0.0)), ("standard-gan", dict(lr=3e-4, decay=0.0)),
+                       ("standard-gan", dict(lr=1e-3, decay=0.0)), ("wgan-gp", {})))),
+                   _names(*(run_name(_size_config(128, 3, v, epochs=1000, seed=s)) for v, s in (
+                       ("standard-gan", 0), ("standard-gan", 2), ("success", 1)))),
+                   _names(*(run_name(_size_config(128, 3, v, epochs=1000, seed=s)) for v, s in (
+                       ("standard-gan", 1), ("success", 0), ("success", 2)))))),
+]}
+
+
+def get_run_set(name):
+    if name not in RUN_SETS:
+        raise ConfigError(f"unknown run set {name!r}; allowed: {', '.join(RUN_SETS)}")
+    return RUN_SETS[name]
+
+
+def book_epochs():
+    """$WGAN_BOOK_EPOCHS as an int (the book's quick-look schedule), or None."""
+    text = os.environ.get(EPOCHS_ENV)
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{EPOCHS_ENV} must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise ConfigError(f"{EPOCHS_ENV} must be a positive integer; got {text!r}")
+    return value
+
+
+def load(name, results=None, epochs=None, train_missing=True, progress=True):
+    """The stored runs of run set `name`, in the order of its configs (`StoredRun`s).
+
+    A run that is missing, damaged, or stored for another config is trained on the spot with its
+    whole stack, one process (`train_missing`; else a `RunFileError` names it). A stale run (made
+    by other training code) is returned with a warning. `epochs` (default $WGAN_BOOK_EPOCHS) cuts
+    the schedule, for quick looks."""
+    from .runner import run_status, train_stacks
+    from .store import RunFileError, load_run
+
+    run_set = get_run_set(name).with_epochs(epochs if epochs is not None else book_epochs())
+    folder = run_set.path(results)
+    statuses = [run_status(folder, c, run_set.record) for c in run_set.configs]
+    todo = [i for i, status in enumerate(statuses) if status not in ("ok", "stale")]
+    if todo:
+        if not train_missing:
+            raise RunFileError(f"run set {name!r} in {folder}: {len(todo)} run(s) not stored: "
+                               f"{', '.join(run_name(run_set.configs[i]) for i in todo[:3])}; "
+                               f"run `python -m wgan_lib reproduce {name}`")
+        stacks = [stack for stack in run_set.stack_indices() if set(stack) & set(todo)]
+        train_stacks(run_set, stacks, results, progress=progress)
+    return [load_run(folder / run_name(c)) for c in run_set.configs]
+
+
+def load_cases(names, results=None):
+    """The stored runs of the cases `names` (of the run set 'cases'), in that order."""
+    runs = {r.config.case: r for r in load("cases", results)}
+    for name in names:
+        get_case(name)
+    return [runs[name] for name in names]
