@@ -184,7 +184,7 @@ def provenance(device, wall_time_s, stack):
     if str(device).startswith("cuda") and torch.cuda.is_available():
         device_name += f" ({torch.cuda.get_device_name(torch.device(device))})"
     else:
-        device_name += f" ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+        device_name += f" ({_cpu_model()}, {torch.get_num_threads()} threads)"
     return {
         "git_commit": _git_commit(),
         "python": sys.version.split()[0],
@@ -199,7 +199,21 @@ def provenance(device, wall_time_s, stack):
         "stack": list(stack),
         # the same numbers either way (kernels.py); the wall time depends on it
         "kernels": kernels.backend() if not str(device).startswith("cuda") else "torch",
+        # The vector instructions torch's CPU kernels and its BLAS use: their sums round
+        # differently with other instructions, so a run is reproducible bit for bit on a CPU with
+        # the same capability (the book's chapter "Reproducing" shows a difference).
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
+
+
+def _cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _finite_or_none(values):
