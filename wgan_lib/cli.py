@@ -113,7 +113,10 @@ def cmd_bench(args):
 def cmd_report(args):
     from .report import write_report
 
-    figure = write_report(args.results, args.readme, args.figure)
+    try:
+        figure = write_report(args.results, args.readme, args.figure)
+    except ValueError as err:  # no results block in the README (a missing run is a RunFileError)
+        raise UsageError(str(err)) from None
     print(f"wrote {figure} and the results block of {args.readme}")
     return 0
 
@@ -179,7 +182,7 @@ def build_parser():
     report = sub.add_parser("report", help="write the README's results figure and table from stored runs")
     report.add_argument("--results", type=Path, default=None)
     report.add_argument("--readme", type=Path, default=Path("README.md"))
-    report.add_argument("--figure", type=Path, default=Path("docs/success.png"))
+    report.add_argument("--figure", type=Path, default=Path("docs/findings.png"))
     report.set_defaults(func=cmd_report)
 
     bench = sub.add_parser("bench", help="measure the stacked trainer's speed")

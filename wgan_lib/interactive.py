@@ -1,7 +1,8 @@
 """The clip value, interactively: a kernel-free animation over the clip sweep and a JupyterLab explorer.
 
-Two views of the same precomputed runs (the clip sweep: the success case's settings with only the
-clip changed, see `cases.CLIP_SWEEP_VALUES`, from 0.001 to no clipping):
+Two views of the same precomputed runs (the clip sweep of the run set `studies`: the success
+case's settings with only the clip changed, `runsets.CLIP_SWEEP_VALUES`, from 0.001 to no
+clipping, 200 epochs):
 
 - `clip_animation_html(runs)`: a matplotlib `FuncAnimation` with one frame per clip value, written
   with `to_jshtml()`. Its slider and buttons are plain JavaScript over embedded PNG frames, so it
@@ -9,8 +10,8 @@ clip changed, see `cases.CLIP_SWEEP_VALUES`, from 0.001 to no clipping):
 - `clip_explorer(runs)`: an ipywidgets box for JupyterLab. A `SelectionSlider` over the clip values
   (log-spaced, 'none' last) redraws the chosen run's last snapshot at once; a button trains a short
   live run of the same settings with the slider's clip (`train.StackTrainer`, tqdm progress bar)
-  and shows its last snapshot below. In the static site the box renders in the state it was
-  built with (through the local widgets manager) but does not react: use the animation there.
+  and shows its last snapshot below. It needs a running kernel: the static site shows the
+  animation instead.
 
 Each frame shows G's samples and D's contours at the run's last snapshot, with the clip value,
 the epoch and the metrics (modes covered, high-quality fraction, W1) in its title.
@@ -22,7 +23,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .cases import NO_CLIP_LABEL, clip_label
-from .plots import draw_critic, draw_samples, offline_jshtml
+from .figures import draw_critic, draw_samples, offline_jshtml
 
 def sort_by_clip(runs):
     """Runs ordered by clip value, unclipped runs last."""
@@ -30,14 +31,11 @@ def sort_by_clip(runs):
 
 
 def clip_sweep_runs():
-    """The stored clip sweep (`cases.clip_sweep_configs`: the success settings, one run per clip in
-    `cases.CLIP_SWEEP_VALUES`, no clipping included), sorted by clip.
+    """The stored clip sweep (the runs of the set `studies` named clip-*), sorted by clip; reads
+    `results/` (or $WGAN_RESULTS) through `runsets.load`, training what is missing."""
+    from .runsets import load
 
-    Reads `results/` (or $WGAN_RESULTS) through `chapters.load_study`, training what is missing.
-    """
-    from .chapters import load_study
-
-    return sort_by_clip(load_study("clip-sweep"))
+    return sort_by_clip([r for r in load("studies") if r.config.case.startswith("clip-")])
 
 
 def _one_per_clip(runs):

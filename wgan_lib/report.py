@@ -1,43 +1,57 @@
-"""`python -m wgan_lib report`: the README's results section, made from the stored runs.
+"""`python -m wgan_lib report`: the README's findings, made from the stored runs.
 
-Writes a figure of the success case (G above D, every 100 epochs) and replaces the block between
-the README's `<!-- results:start -->` and `<!-- results:end -->` markers with the comparison table
-of every case's last snapshot. Nothing is trained: a missing run is an error.
+Writes a figure of the post's successful setting over its five seeds (D's map with G's samples on
+top) and replaces the block between the README's `<!-- results:start -->` and
+`<!-- results:end -->` markers with the verdict on each claim of the post (`claims.evaluate`).
+Nothing is trained: a missing run is an error.
 """
 from pathlib import Path
-
-from .cases import CASES
-from .store import load_run, run_name
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def write_report(results_dir="results", readme="README.md", figure="docs/success.png"):
-    from . import plots
+def findings_block(results, figure):
+    from .tables import Table, pm
 
-    results_dir, readme, figure = Path(results_dir), Path(readme), Path(figure)
-    runs = [load_run(results_dir / run_name(case.config()), warn_stale=False) for case in CASES.values()]
-    success = next(r for r in runs if r.config.case == "success")
-    figure.parent.mkdir(parents=True, exist_ok=True)
-    fig = plots.plot_run_grid(success)
-    fig.savefig(figure, dpi=70)
-    plots.plt.close(fig)
-    stale = [r.name for r in runs if r.stale]
-    commits = sorted({str(r.provenance.get("git_commit")) for r in runs})
-    block = "\n".join([
+    rows = []
+    for r in results:
+        c = r.claim
+        measured = "—"
+        if c.criterion is not None:
+            mean, se = r.mean_and_error
+            measured = f"{c.criterion.label} {pm(mean, se, '.3g')} ({r.k} of {r.n} seeds as the post says)"
+        field = "—" if r.field_met is None else f"{r.field_verdict} ({sum(r.field_met)} of {len(r.field_met)})"
+        rows.append([c.topic, r.verdict, field, measured])
+    table = Table(["claim of the post", "verdict (its own words)", "by the field's criterion",
+                   "measured (mean ± s.e. over seeds)"], rows)
+    return "\n".join([
         START,
-        f"![G's samples (upper rows) and D's contours (lower rows) of the success case]({figure.as_posix()})",
+        f"![The post's successful setting, five seeds at epoch 999: D's map with G's samples (white) and the "
+        f"25 centres (red)]({figure.as_posix()})",
         "",
-        plots.comparison_table(runs).markdown(),
+        table.markdown(),
         "",
-        f"Made by `python -m wgan_lib report` from the runs in `{results_dir.as_posix()}/` "
-        f"(trained by `python -m wgan_lib reproduce` at commit {', '.join(commits)}"
-        + (f"; stale: {', '.join(stale)}" if stale else "") + ").",
+        "Made by `python -m wgan_lib report` from the stored runs (the run sets `cases` and `full-seeds`, "
+        "five seeds per setting at the post's 1000 epochs); each claim's measurable form and threshold are in "
+        "`wgan_lib/claims.py` and in the book's chapter *The claims, one by one*.",
         END,
     ])
+
+
+def write_report(results=None, readme="README.md", figure="docs/findings.png"):
+    from . import claims, figures
+
+    readme, figure = Path(readme), Path(figure)
     text = readme.read_text()
     if START not in text or END not in text:
         raise ValueError(f"{readme} has no {START} ... {END} block to replace")
+    by_setting = claims.setting_runs(results)
+    results_ = claims.evaluate(by_setting)
+    success = by_setting["success"]
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig = figures.plot_last_snapshots(success, [f"seed {r.config.seed}" for r in success])
+    fig.savefig(figure, dpi=80)
+    figures.plt.close(fig)
     head, rest = text.split(START, 1)
-    readme.write_text(head + block + rest.split(END, 1)[1])
+    readme.write_text(head + findings_block(results_, figure) + rest.split(END, 1)[1])
     return figure

@@ -1,11 +1,11 @@
 """Compare the stored runs of two results folders bit for bit.
 
 For every run folder of FIRST that SECOND also holds: are the configs, the per-epoch curves, the
-metrics and the snapshot arrays identical? When not, which parts differ and the first epoch at
-which the discriminator's loss does. Provenance (commit, wall time, device) is not compared.
-Exit status 0 when every common run is identical, 1 otherwise.
+metrics and the snapshot arrays (D's weights included) identical? When not, which parts differ and
+the first epoch at which the discriminator's loss does. Provenance (commit, wall time, device) is
+not compared. Exit status 0 when every common run is identical, 1 otherwise.
 
-    python scripts/compare_runs.py results /tmp/rerun
+    python tools/compare_runs.py results/cases /tmp/rerun/cases
 """
 import sys
 from pathlib import Path
@@ -27,7 +27,7 @@ def differences(a, b):
     parts += [f"curve {k}" for k in CURVES if not np.array_equal(a.epoch_logs[k], b.epoch_logs[k])]
     if a.metrics != b.metrics:
         parts.append("metrics")
-    for key in ("snapshot_epochs", "samples", "d_grid"):
+    for key in ("snapshot_epochs", "samples", "d_grid", "d_weights"):
         x, y = getattr(a, key), getattr(b, key)
         if (x is None) != (y is None) or (x is not None and not np.array_equal(x, y)):
             parts.append(key)
@@ -41,29 +41,36 @@ def first_differing_epoch(a, b):
     return int(unequal[0]) if len(unequal) else None
 
 
-def main(first, second):
+def compare(first, second, out=print, load=load_run):
+    """Compare the common run folders of two folders (each read by `load`); returns (identical,
+    compared) counts."""
     first, second = Path(first), Path(second)
     names = sorted(p.name for p in first.iterdir() if (p / "run.json").exists() and (second / p.name).is_dir())
-    if not names:
-        print(f"no run folder is in both {first} and {second}")
-        return 1
     identical = 0
     for name in names:
         try:
-            a, b = load_run(first / name), load_run(second / name)
+            a, b = load(first / name, warn_stale=False), load(second / name, warn_stale=False)
         except RunFileError as err:
-            print(f"{name}: cannot compare: {err}")
+            out(f"{name}: cannot compare: {err}")
             continue
         parts = differences(a, b)
         if not parts:
             identical += 1
-            print(f"{name}: identical")
+            out(f"{name}: identical")
         else:
             epoch = first_differing_epoch(a, b)
             where = "" if epoch is None else f"; discriminator loss first differs at epoch {epoch}"
-            print(f"{name}: differs in {', '.join(parts)}{where}")
-    print(f"{identical} of {len(names)} runs identical")
-    return 0 if identical == len(names) else 1
+            out(f"{name}: differs in {', '.join(parts)}{where}")
+    return identical, len(names)
+
+
+def main(first, second):
+    identical, compared = compare(first, second)
+    if not compared:
+        print(f"no run folder is in both {first} and {second}")
+        return 1
+    print(f"{identical} of {compared} runs identical")
+    return 0 if identical == compared else 1
 
 
 if __name__ == "__main__":

@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
-# The prepared device check of issue 3 (and the full-schedule sweeps of issue 7), for a session
-# whose task is lent a GPU machine (15 minutes of device time, one try): run it once, through the
-# device tool, from the repository root, with `carry: [".whl"]` and a timeout that leaves a retry:
+# The GPU measurement: the run sets `cases` (the post's schedule) and `seeds`, `clip-lr` and `critic`
+# trained on a CUDA device, with their wall times. Run it once from the repository root on a
+# machine with a GPU, with the POT wheel of that machine's Python beside it:
 #
 #   here, once:  echo /.whl/ >> .git/info/exclude
 #                python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #                    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
 #                    -d .whl POT==0.9.7.post1
 #   device:      EXPECT_FINGERPRINT=<code_fingerprint() here> WGAN_GIT_COMMIT=<git rev-parse HEAD> \
-#                    bash experiments/gpu_check.sh
+#                    bash tools/gpu_check.sh
 #   (commit first: the device gets a copy of the tree without .git, so the runs' provenance names
 #   the commit declared in WGAN_GIT_COMMIT, marked '-declared')
 #
 # The machine has torch (a CUDA build), numpy, scipy, scikit-learn, matplotlib, tqdm and filelock;
 # POT (the exact W1 distance) travels as the wheel above. Everything it writes goes to $OUT:
-# bench.txt, timings.txt and results.tgz (the runs, with provenance naming the GPU). Not yet run:
-# no session so far was lent a machine.
+# bench.txt, timings.txt and results.tgz (the runs, with provenance naming the GPU).
 set -euo pipefail
 OUT=${OUT:-/tmp/gpu_check}
 mkdir -p "$OUT"
@@ -48,12 +47,11 @@ timed() {  # timed LABEL COMMAND...: run it, append its wall time to timings.txt
 
 timed "bench" python3 -m wgan_lib bench --device "$DEVICE" ${EPOCHS:+--quick} > "$OUT/bench.txt"
 if [[ "${SKIP_TRAINING:-0}" == 1 ]]; then exit 3; fi
-# Target: every case of the post at 1000 epochs in under 2 minutes (plus the two 200-epoch studies).
-timed "reproduce (12 cases, 2 studies)" python3 -m wgan_lib reproduce --out "$OUT/results" --device "$DEVICE" \
+# Every case of the post at 1000 epochs, then ten seeds of every setting (110 runs at 100 epochs),
+# the clip x lr map and the critic study.
+timed "reproduce cases" python3 -m wgan_lib reproduce cases --results "$OUT/results" --device "$DEVICE" \
     --quiet $epochs_flag
-# Target: ten seeds of every case (110 runs) in under 5 minutes; here at the sweeps' 100 epochs,
-# with the clip x lr map and the critic study.
-timed "sweep (seeds, clip-lr, critic)" python3 -m wgan_lib sweep --results "$OUT/results" --device "$DEVICE" \
-    --quiet $epochs_flag
+timed "reproduce seeds clip-lr critic" python3 -m wgan_lib reproduce seeds clip-lr critic --results "$OUT/results" \
+    --device "$DEVICE" --quiet $epochs_flag
 tar czf "$OUT/results.tgz" -C "$OUT" results
 cat "$OUT/timings.txt"

@@ -1,0 +1,315 @@
+"""Tables the chapters show: each function returns a `Table`, shown as HTML in a notebook and as
+Markdown by `str`; `show` displays any mix of tables, figures and Markdown text in order.
+
+The published numbers on the grid and the post's own table are data with their sources
+(`published.csv`, `post_d_range.csv` beside this module), not code.
+"""
+import csv
+import html
+import math
+from pathlib import Path
+
+from .cases import CASES, clip_label
+from .losses import LOSSES
+from .summary import final_metrics, run_field_success
+
+DASH = "—"
+DATA_DIR = Path(__file__).resolve().parent
+
+
+class Table:
+    """A small table: `rows` of cells under `header`. Notebooks show it as HTML; `str` gives Markdown."""
+
+    def __init__(self, header, rows, caption=None):
+        self.header = [str(h) for h in header]
+        self.rows = [[DASH if c is None else str(c) for c in row] for row in rows]
+        self.caption = caption
+
+    def markdown(self):
+        def line(cells):
+            return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+        out = [line(self.header), "|" + "---|" * len(self.header)] + [line(r) for r in self.rows]
+        return "\n".join(([self.caption, ""] if self.caption else []) + out)
+
+    __str__ = __repr__ = markdown
+
+    def _repr_html_(self):
+        esc = html.escape
+        head = "".join(f"<th>{esc(h)}</th>" for h in self.header)
+        body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in self.rows)
+        caption = f"<caption>{esc(self.caption)}</caption>" if self.caption else ""
+        return f'<table class="wgan-table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    def column(self, name):
+        """The cells of one column, by header name."""
+        k = self.header.index(name)
+        return [r[k] for r in self.rows]
+
+
+def show(*items):
+    """Display figures, tables and text in order; a str is shown as Markdown; figures are closed."""
+    import matplotlib.pyplot as plt
+    from IPython.display import Markdown, display
+
+    for item in items:
+        if isinstance(item, plt.Figure):
+            display(item)
+            plt.close(item)
+        elif isinstance(item, str):
+            display(Markdown(item))
+        else:
+            display(item)
+
+
+def fmt(value, spec):
+    """`value` formatted by `spec`, or a dash for None and non-finite numbers."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return DASH
+    return format(value, spec)
+
+
+def pct(fraction, spec=".1f"):
+    """A fraction in [0, 1] as a percentage, or a dash."""
+    return fmt(None if fraction is None else 100 * fraction, spec)
+
+
+def pm(mean, error, spec, scale=1.0):
+    """'mean ± standard error' (the error left out when it is not finite)."""
+    if not math.isfinite(mean):
+        return DASH
+    text = format(mean * scale, spec)
+    return text + (f" ± {format(error * scale, spec)}" if math.isfinite(error) else "")
+
+
+def published():
+    """The published numbers on the 2-D grid of 25 Gaussians (the same protocol: 2500 samples, 3
+    standard deviations, 25 modes; means over each paper's runs): one dict per row of
+    published.csv (source, method, modes, hq_percent, reverse_kl)."""
+    with (DATA_DIR / "published.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        for key in ("modes", "hq_percent", "reverse_kl"):
+            row[key] = float(row[key]) if row[key] else None
+    return rows
+
+
+def post_d_range():
+    """The post's table of D's contour range without clipping: {epoch: (min, max)}."""
+    with (DATA_DIR / "post_d_range.csv").open(newline="") as f:
+        return {int(r["epoch"]): (float(r["min"]), float(r["max"])) for r in csv.DictReader(f)}
+
+
+# ---------------------------------------------------------------------------------- runs
+def settings_table(cases_or_runs):
+    """One row per case: loss, lr, decay, n_critic, clip, seed and the post's outcome."""
+    rows = []
+    for item in cases_or_runs:
+        if hasattr(item, "settings"):
+            name, cfg, outcome = item.name, item.config(), item.post_outcome
+        else:
+            cfg = item.config
+            name, outcome = cfg.case, CASES[cfg.case].post_outcome if cfg.case in CASES else None
+        rows.append([name, cfg.loss, f"{cfg.lr:g}", f"{cfg.decay:g}", cfg.n_critic, clip_label(cfg.clip),
+                     cfg.seed, outcome])
+    return Table(["case", "loss", "lr", "decay", "n_critic", "clip", "seed", "outcome in the post"], rows)
+
+
+def metrics_table(run):
+    """The run's metrics at every snapshot: modes, % high quality, reverse KL, W1."""
+    rows = [[m.get("epoch"), m.get("modes"), pct(m.get("hq_fraction")), fmt(m.get("reverse_kl"), ".3f"),
+             fmt(m.get("w1"), ".3f")] for m in run.metrics]
+    return Table(["epoch", "modes", "HQ %", "reverse KL", "W1"], rows)
+
+
+def outcome_table(runs, labels=None):
+    """One row per run: status, last epoch, modes, HQ %, reverse KL, W1 at the last snapshot."""
+    labels = [r.name for r in runs] if labels is None else labels
+    rows = []
+    for run, label in zip(runs, labels):
+        m = run.final_metrics
+        rows.append([label, run.config.seed, run.status, m.get("epoch"), m.get("modes"), pct(m.get("hq_fraction")),
+                     fmt(m.get("reverse_kl"), ".3f"), fmt(m.get("w1"), ".3f")])
+    return Table(["run", "seed", "status", "last epoch", "modes", "HQ %", "reverse KL", "W1"], rows)
+
+
+def comparison_table(runs):
+    """Every case's last snapshot: its loss, the field's numbers, the centres G passes near (the
+    post's kind of success) and the post's outcome."""
+    from .claims import centres_passed
+
+    rows = []
+    for run in runs:
+        m = run.final_metrics
+        case = CASES.get(run.config.case)
+        rows.append([run.config.case, LOSSES[run.config.loss].description, run.status, m.get("modes"),
+                     pct(m.get("hq_fraction")), fmt(m.get("reverse_kl"), ".3f"), fmt(m.get("w1"), ".3f"),
+                     centres_passed(run) if run.samples is not None and len(run.samples) else None,
+                     case.post_outcome if case else None])
+    return Table(["case", "loss", "status", "modes", "HQ %", "reverse KL", "W1", "centres passed near",
+                  "outcome in the post"], rows)
+
+
+def published_table():
+    """The published grid numbers (means over each paper's runs), one row per method and source."""
+    rows = [[r["method"], fmt(r["modes"], "g"), fmt(r["hq_percent"], "g"), fmt(r["reverse_kl"], "g"), r["source"]]
+            for r in published()]
+    return Table(["method", "modes", "HQ %", "reverse KL", "source"], rows)
+
+
+def d_range_table(runs, labels, epochs=(100, 200, 300, 400, 500, 600, 700, 800, 900, 999)):
+    """D's minimum and maximum over the plotted square after each epoch, for each run, beside the
+    post's table (its rounded contour levels over its own plotted area)."""
+    post = post_d_range()
+    header = ["epoch", "post: min", "post: max"]
+    for label in labels:
+        header += [f"{label}: min", f"{label}: max"]
+    rows = []
+    for e in epochs:
+        row = [e, *(fmt(v, ".3g") for v in post.get(e, (None, None)))]
+        for run in runs:
+            lo, hi = run.epoch_logs["d_min"], run.epoch_logs["d_max"]
+            row += [fmt(float(lo[e]), ".3g"), fmt(float(hi[e]), ".3g")] if e < len(lo) else [None, None]
+        rows.append(row)
+    return Table(header, rows)
+
+
+def drift_table(run):
+    """Where G's samples are at every snapshot: their mean, spread and share outside the plot."""
+    from .measures import drift
+
+    extent = run.config.plot_extent
+    rows = []
+    for e, s in zip(run.snapshot_epochs, run.samples):
+        d = drift(s, extent)
+        rows.append([int(e), f"({fmt(d['mean'][0], '.3g')}, {fmt(d['mean'][1], '.3g')})", fmt(d["spread"], ".3g"),
+                     pct(d["outside"])])
+    return Table(["epoch", "mean (x, y)", "spread (RMS)", f"% outside [-{extent:g}, {extent:g}]²"], rows)
+
+
+def provenance_table(sets):
+    """One row per run set ({name: (run_set, statuses)} with statuses a list of 'ok', 'stale', ...):
+    how many runs are stored and current, the commits, devices and CPU capabilities that made
+    them, their epochs, their stacks and the stacks' wall time."""
+    rows = []
+    for name, (run_set, runs, statuses) in sets.items():
+        stored = [r for r in runs if r is not None]
+        prov = [r.provenance for r in stored]
+        stacks = {(p.get("git_commit"), p.get("wall_time_s"), p.get("stack_size")) for p in prov}
+        wall = sum(w for _, w, _ in stacks if w is not None)
+        count = {k: sum(s.startswith(k) for s in statuses) for k in ("ok", "stale")}
+        rows.append([name, len(statuses), count["ok"], count["stale"], len(statuses) - count["ok"] - count["stale"],
+                     ", ".join(str(e) for e in sorted({r.config.epochs for r in stored})),
+                     ", ".join(sorted({(p.get("git_commit") or "?")[:8] for p in prov})),
+                     ", ".join(sorted({p.get("cpu_capability") or "not recorded" for p in prov})),
+                     len(stacks), fmt(wall / 60, ".0f")])
+    return Table(["run set", "runs", "current", "stale", "missing or damaged", "epochs", "commits",
+                  "CPU capability", "stacks", "stacks' wall time (min)"], rows)
+
+
+# ---------------------------------------------------------------------------- runs over seeds
+def seeds_table(summary, post_words=None):
+    """One row per setting: mean ± standard error of each metric at the last snapshot, and how
+    many seeds meet the field's criterion (`summary.field_success`)."""
+    rows = []
+    for setting, s in summary.items():
+        k = round(s["success_rate"] * s["n"])
+        rows.append([setting, (post_words or {}).get(setting), s["n"], s["diverged"], pm(s["modes"], s["modes_se"], ".1f"),
+                     pm(s["hq_fraction"], s["hq_fraction_se"], ".1f", 100), pm(s["reverse_kl"], s["reverse_kl_se"], ".2f"),
+                     pm(s["w1"], s["w1_se"], ".2f"), f"{k} of {s['n']}"])
+    return Table(["setting", "post", "seeds", "diverged", "modes", "HQ %", "reverse KL", "W1",
+                  "≥ 20 modes and ≥ 50 % HQ"], rows)
+
+
+def clip_lr_table(summary, clips, lrs):
+    """Every cell of the clip x lr map: modes, HQ %, reverse KL and W1 (mean ± standard error)."""
+    rows = []
+    for lr in lrs:
+        for clip in clips:
+            s = summary[(clip_label(clip), lr)]
+            rows.append([f"{lr:g}", clip_label(clip), s["n"], s["diverged"], pm(s["modes"], s["modes_se"], ".1f"),
+                         pm(s["hq_fraction"], s["hq_fraction_se"], ".1f", 100),
+                         pm(s["reverse_kl"], s["reverse_kl_se"], ".2f"), pm(s["w1"], s["w1_se"], ".2f")])
+    return Table(["lr", "clip", "seeds", "diverged", "modes", "HQ %", "reverse KL", "W1"], rows)
+
+
+def schedule_check_table(pairs):
+    """Short against full schedule, same setting and seed (`pairs` of (full-schedule run, its
+    100-epoch twin)): modes / HQ % at the twin's last snapshot, at epoch 100 and at the end of the
+    full run, and whether the field's criterion gives the same verdict."""
+    rows = []
+    for full, short in pairs:
+        at_100 = next((m for m in full.metrics if m.get("epoch") == 100), {})
+        cells = [f"{fmt(m.get('modes'), '.0f')} / {pct(m.get('hq_fraction'))}"
+                 for m in (final_metrics(short), at_100, full.final_metrics)]
+        rows.append([full.config.case, full.config.seed, *cells,
+                     "same" if run_field_success(short) == run_field_success(full) else "differs"])
+    return Table(["case", "seed", "100-epoch run, epoch 99", "full run, epoch 100", "full run, epoch 999",
+                  "verdict"], rows, caption="modes / HQ %")
+
+
+def rounding_drift_table(pairs, epochs=(0, 10, 50, 99), key="d_loss"):
+    """How far two runs of the same setting and seed trained in different stacks drift apart: the
+    relative difference of their per-epoch mean critic loss at `epochs` ('0': bit for bit)."""
+    rows = []
+    for full, short in pairs:
+        a, b = short.epoch_logs[key], full.epoch_logs[key]
+        cells = [DASH if e >= min(len(a), len(b)) else
+                 ("0" if a[e] == b[e] else f"{abs(a[e] - b[e]) / max(abs(b[e]), 1e-12):.0e}") for e in epochs]
+        rows.append([full.config.case, full.config.seed, *cells])
+    return Table(["case", "seed", *[f"epoch {e}" for e in epochs]], rows,
+                 caption=f"relative difference of the epoch's mean {key.replace('_', ' ')}")
+
+
+def network_size_table(runs):
+    """The network-size runs: width, depth, loss, lr, decay, epochs, seed, modes and HQ % at the
+    last snapshot, and the run's share of its stack's wall time."""
+    rows = []
+    for run in runs:
+        c, m, p = run.config, run.final_metrics, run.provenance
+        share = p["wall_time_s"] / p["stack_size"] if p.get("wall_time_s") and p.get("stack_size") else None
+        rows.append([c.d_width, c.d_depth, LOSSES[c.loss].description, f"{c.lr:g}", f"{c.decay:g}", c.epochs,
+                     c.seed, m.get("modes"), pct(m.get("hq_fraction")), fmt(share, ".0f")])
+    rows.sort(key=lambda r: (r[0], r[1], r[2], r[3], r[4], r[5], r[6]))
+    return Table(["width", "depth", "loss", "lr", "decay", "epochs", "seed", "modes", "HQ %",
+                  "wall time / stack size (s)"], rows)
+
+
+def critic_table(runs, snapshot=-1):
+    """For the runs that recorded D's weights: |grad_x D| over the plotted square (5th percentile,
+    median, 95th), D's range there, and the share of D's parameters at and near +-clip."""
+    import numpy as np
+
+    from .measures import critic_on_plane, fraction_at_clip
+
+    rows = []
+    for run in runs:
+        _, d, norms = critic_on_plane(run.config, run.d_weights[snapshot], gradient=True)
+        p5, p50, p95 = np.percentile(norms, [5, 50, 95])
+        clip = run.config.clip
+        rows.append([run.config.case, clip_label(clip), int(run.snapshot_epochs[snapshot]), f"{p5:.3g}", f"{p50:.3g}",
+                     f"{p95:.3g}", f"[{d.min():.3g}, {d.max():.3g}]",
+                     pct(fraction_at_clip(run.d_weights[snapshot], clip), ".1f"),
+                     pct(fraction_at_clip(run.d_weights[snapshot], clip, rel_tol=0.1), ".1f")])
+    return Table(["run", "clip", "epoch", "|∇D| 5th pct", "median", "95th pct", "D on the square",
+                  "parameters at ±c (%)", "within 10 % of ±c (%)"], rows)
+
+
+# ------------------------------------------------------------------------------------- claims
+def claims_table(results):
+    """The spine of the book: every claim of the post, its measurable form, what the seeds gave and
+    the verdict, by the post's criterion and by the field's (`claims.evaluate`)."""
+    rows = []
+    for r in results:
+        c = r.claim
+        if c.criterion is None:
+            measured = DASH
+        else:
+            mean, se = r.mean_and_error
+            measured = f"{c.criterion.label}: {pm(mean, se, '.3g')}; {r.k} of {r.n} seeds as the post says"
+        field = DASH
+        if r.field_met is not None:
+            field = f"{r.field_verdict} ({sum(r.field_met)} of {len(r.field_met)})"
+        rows.append([c.topic, c.translation, c.form, measured, r.verdict, field])
+    return Table(["claim", "the post's words", "measurable form", "measured (mean ± s.e. over seeds)",
+                  "verdict", "by the field's criterion"], rows)
