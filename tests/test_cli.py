@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from wgan_lib import CASES, load_run
+from wgan_lib.store import run_name
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--set", "samples_per_center=64", "--set", "batch_size=64", "--set", "n_eval_samples=200"]
@@ -100,7 +101,7 @@ def test_list_shows_every_case_with_its_settings(tmp_path):
     result = cli(["list"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     names = ["failure-1", "failure-2", "failure-3", "failure-4", "failure-5", "failure-6", "success",
-             "no-clip-1", "no-clip-2", "standard-gan", "coulomb-gan", "wgan-gp"]
+             "no-clip-1", "no-clip-2", "standard-gan", "coulomb-gan", "wgan-gp", "lsgan"]
     assert set(names) == set(CASES)
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line.strip()}
     header = result.stdout.splitlines()[0].split()
@@ -111,6 +112,11 @@ def test_list_shows_every_case_with_its_settings(tmp_path):
         assert float(row[lr_col]) == config.lr, row
         assert float(row[decay_col]) == config.decay, row
         assert (row[clip_col] == "None") if config.clip is None else (float(row[clip_col]) == config.clip), row
+    from wgan_lib.runsets import RUN_SETS
+
+    for name, run_set in RUN_SETS.items():
+        line = next(line for line in result.stdout.splitlines() if line.split()[:1] == [name])
+        assert line.split()[1:3] == [str(len(run_set.configs)), str(len(run_set.stack_indices()))], line
 
 
 def _digest(folder):
@@ -156,44 +162,60 @@ def test_run_stores_a_completed_run_and_a_diverged_run_leaves_others_alone(tmp_p
     assert not list((out / ".checkpoints").iterdir())
 
 
-def test_reproduce_jobs_splits_the_runs_between_single_threaded_processes(tmp_path, capsys):
+@pytest.fixture
+def tiny_set():
+    """Five tiny runs in two stacks, registered as a run set for the test."""
+    from wgan_lib import Config
+    from wgan_lib.runsets import RUN_SETS, RunSet
+
+    sizes = dict(samples_per_center=32, batch_size=32, g_width=8, d_width=8, g_depth=1, d_depth=1, epochs=1,
+                 n_eval_samples=100, plot_resolution=9)
+    run_set = RunSet("cli-test", "", tuple(Config(case="cli").replace(**sizes, seed=s) for s in range(5)), stacks=2)
+    RUN_SETS[run_set.name] = run_set
+    yield run_set
+    del RUN_SETS[run_set.name]
+
+
+def test_reproduce_jobs_trains_the_sets_stacks_in_single_threaded_processes(tmp_path, capsys, tiny_set):
     from wgan_lib.cli import main
 
-    out = tmp_path / "results"
-    args = ["reproduce", "--cases", "success", "failure-1", "--epochs", "1", "--device", "cpu", "--out", str(out)]
+    args = ["reproduce", "cli-test", "--results", str(tmp_path)]
     assert main([*args, "--jobs", "2", "--quiet"]) == 0
-    runs = [load_run(path) for path in sorted(out.glob("*-seed*"))]
-    assert sorted(run.config.case for run in runs) == ["failure-1", "success"]
+    runs = [load_run(path) for path in sorted((tmp_path / "cli-test").glob("cli-seed*"))]
+    assert [run.config.seed for run in runs] == [0, 1, 2, 3, 4]
     for run in runs:
         assert run.status == "completed"
-        assert run.provenance["stack_size"] == 1  # one run per process, not one stack of two
+        # the set's stacks (seeds 0, 2, 4 and 1, 3), whatever the number of processes
+        assert run.provenance["stack"] == [f"cli-seed{s}" for s in ((0, 2, 4) if run.config.seed % 2 == 0 else (1, 3))]
         assert "1 threads" in run.provenance["device"]
     capsys.readouterr()
     assert main([*args, "--check"]) == 0
-    assert "2 of 2 runs stored and current" in capsys.readouterr().out
+    assert "cli-test: 5 of 5 runs stored and current" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--jobs", "2", "--shard", "0/2"], ["--jobs", "--shard"]),
+    (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], ["--jobs", "--scheduler"]),
     (["--jobs", "0"], ["--jobs", "0"]),
-    (["--job", "2"], ["--job"]),  # no abbreviations: children get --jobs rewritten by its full name
+    (["--job", "2"], ["--job"]),  # no abbreviations
+    (["--device", "tpu"], ["device", "tpu"]),
 ])
-def test_reproduce_bad_jobs_prints_one_error_line_and_returns_2(args, words, tmp_path, capsys):
+def test_reproduce_bad_options_print_one_error_line_and_return_2(args, words, tmp_path, capsys, tiny_set):
     from wgan_lib.cli import main
 
-    out = tmp_path / "results"
-    status = main(["reproduce", "--cases", "success", "--epochs", "1", "--device", "cpu", "--out", str(out), *args])
+    status = main(["reproduce", "cli-test", "--results", str(tmp_path), *args])
     captured = capsys.readouterr()
-    _check_error(status, captured.out, captured.err, out, words)
+    _check_error(status, captured.out, captured.err, tmp_path / "cli-test", words)
 
 
-def test_sweep_jobs_trains_the_critic_study_in_one_of_its_processes(tmp_path):
-    """`sweep critic --jobs 2`: the study is one stack, so process 0 trains it and process 1 has nothing to do."""
+def test_reproduce_critic_records_d_weights(tmp_path):
+    """The critic set records D's weights at every snapshot, in snapshots.npz."""
     from wgan_lib.cli import main
-    from wgan_lib.critic import load_critic
+    from wgan_lib.runsets import get_run_set
 
-    assert main(["sweep", "critic", "--epochs", "1", "--jobs", "2", "--quiet", "--device", "cpu",
-                 "--results", str(tmp_path)]) == 0
-    runs = load_critic(tmp_path, epochs=1)
-    assert len(runs) == 3
-    assert all("1 threads" in critic_run.run.provenance["device"] for critic_run in runs)
+    assert main(["reproduce", "critic", "--epochs", "1", "--jobs", "2", "--quiet", "--results", str(tmp_path)]) == 0
+    run_set = get_run_set("critic").with_epochs(1)
+    runs = [load_run(tmp_path / "critic" / run_name(c)) for c in run_set.configs]
+    assert [r.config.case for r in runs] == ["success", "failure-2", "wgan-gp"]
+    for run in runs:
+        assert run.d_weights.shape == (1, (2 + 1) * 64 + (64 + 1) * 64 + 64 + 1)
+        assert run.provenance["stack_size"] == 3

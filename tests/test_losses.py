@@ -1,4 +1,6 @@
-"""Tests of wgan_lib.losses against literal formulas (reference.md sections 1, 3, 4).
+"""Tests of wgan_lib.losses: each registered loss against its literal formula (book chapter
+"Sources": the post's Keras code, the Coulomb GAN and WGAN-GP papers, the least-squares GAN), and
+the registry itself: a new loss is one class, and the trainer trains it.
 
 Every loss takes D's outputs with a leading run axis, (E, n), and returns (E,). Most checks run in
 float64, where the library's arithmetic and the literal formula agree to ~1e-15 relative; the
@@ -10,7 +12,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wgan_lib import losses
+from wgan_lib import Config, StackTrainer, losses
+from wgan_lib.cases import CASES
+from wgan_lib.losses import LOSSES, CriticBatch
+
+Coulomb, WGANGP = losses.Coulomb, losses.WGANGP
+
+
+def critic_loss(name, d_real, d_fake, batch=None):
+    return LOSSES[name].critic_loss(d_real, d_fake, batch)
+
+
+def coulomb_loss(d_real, d_fake, real, fake, dim=3.0, eps=1.0):
+    return LOSSES["coulomb"].critic_loss(d_real, d_fake, CriticBatch(real, fake, settings={"dim": dim, "eps": eps}))
 
 
 
@@ -29,7 +43,7 @@ def test_wgan_d_loss_is_mean_label_times_output_over_concatenation():
     out = torch.cat([d_real, d_fake], 1)
     labels = torch.cat([torch.ones_like(d_real), -torch.ones_like(d_fake)], 1)  # the post: +1 real, -1 fake
     literal = (labels * out).mean(1)
-    got = losses.wgan_d_loss(d_real, d_fake)
+    got = critic_loss("wgan", d_real, d_fake)
     assert got.shape == (3,)
     torch.testing.assert_close(got, literal, rtol=1e-13, atol=1e-13)  # float64, 32 terms
     torch.testing.assert_close(got, 0.5 * (d_real.mean(1) - d_fake.mean(1)), rtol=1e-13, atol=1e-13)
@@ -37,16 +51,21 @@ def test_wgan_d_loss_is_mean_label_times_output_over_concatenation():
 
 def test_wgan_sign_low_on_real_high_on_fake_lowers_the_loss():
     # The post's critic is trained towards low D on real and high D on fake points.
-    good = losses.wgan_d_loss(torch.full((1, 4), -1.0), torch.full((1, 4), 1.0))
-    bad = losses.wgan_d_loss(torch.full((1, 4), 1.0), torch.full((1, 4), -1.0))
+    good = critic_loss("wgan", torch.full((1, 4), -1.0), torch.full((1, 4), 1.0))
+    bad = critic_loss("wgan", torch.full((1, 4), 1.0), torch.full((1, 4), -1.0))
     assert good.item() == -1.0 and bad.item() == 1.0
 
 
 def test_mean_output_g_loss_and_wgan_gp_loss():
     d_real, d_fake = random_outputs(1)
-    torch.testing.assert_close(losses.mean_output_g_loss(d_fake), d_fake.mean(1), rtol=1e-13, atol=1e-13)
-    # WGAN-GP's critic term is not halved (its lambda was tuned for this scale).
-    torch.testing.assert_close(losses.wgan_gp_d_loss(d_real, d_fake), d_real.mean(1) - d_fake.mean(1),
+    for name in ("wgan", "wgan-gp", "coulomb"):
+        torch.testing.assert_close(LOSSES[name].generator_loss(d_fake), d_fake.mean(1), rtol=1e-13, atol=1e-13)
+    # WGAN-GP's critic term is not halved (its lambda was tuned for this scale); with lambda = 0
+    # the penalty drops out whatever the critic.
+    batch = CriticBatch(torch.zeros(3, 16, 2, dtype=torch.float64), torch.ones(3, 16, 2, dtype=torch.float64),
+                        mix=torch.full((3, 16, 1), 0.5, dtype=torch.float64), critic=lambda x: x[..., :1] ** 2,
+                        settings={"gp_lambda": torch.zeros(3, dtype=torch.float64)})
+    torch.testing.assert_close(critic_loss("wgan-gp", d_real, d_fake, batch), d_real.mean(1) - d_fake.mean(1),
                                rtol=1e-13, atol=1e-13)
 
 
@@ -62,11 +81,11 @@ def test_standard_losses_equal_bce_with_logits(scale):
     # Tolerance: F.softplus returns x itself above its threshold 20, dropping log1p(exp(-x)) <=
     # exp(-20) = 2e-9 per term; relative to a mean of such terms (> 1) that is < 2e-9. Far below
     # float32 resolution (the trainer's dtype), and far below any real error (e.g. a wrong label).
-    torch.testing.assert_close(losses.standard_d_loss(d_real, d_fake), expected_d, rtol=2e-9, atol=1e-12)
+    torch.testing.assert_close(critic_loss("standard", d_real, d_fake), expected_d, rtol=2e-9, atol=1e-12)
     expected_g = torch.stack([F.binary_cross_entropy_with_logits(d_fake[e], torch.ones_like(d_fake[e]))
                               for e in range(3)])
-    torch.testing.assert_close(losses.standard_g_loss(d_fake), expected_g, rtol=2e-9, atol=1e-12)
-    assert torch.isfinite(losses.standard_d_loss(d_real, d_fake)).all()
+    torch.testing.assert_close(LOSSES["standard"].generator_loss(d_fake), expected_g, rtol=2e-9, atol=1e-12)
+    assert torch.isfinite(critic_loss("standard", d_real, d_fake)).all()
 
 
 # ----------------------------------------------------------------------------- Coulomb GAN
@@ -80,9 +99,9 @@ def test_plummer_kernel_hand_case_d3_eps1():
     expected = torch.tensor([[[1.0, 0.7071067811865475, 0.4472135954999579],
                               [0.7071067811865475, 1.0, 0.4082482904638631],
                               [0.4472135954999579, 0.4082482904638631, 1.0]]], dtype=torch.float64)
-    torch.testing.assert_close(losses.plummer_kernel(pts, pts, 3.0, 1.0), expected, rtol=1e-14, atol=1e-14)
+    torch.testing.assert_close(Coulomb.plummer_kernel(pts, pts, 3.0, 1.0), expected, rtol=1e-14, atol=1e-14)
     # Non-square: a = first two points, b = all three -> (1, 2, 3)
-    torch.testing.assert_close(losses.plummer_kernel(pts[:, :2], pts), expected[:, :2], rtol=1e-14, atol=1e-14)
+    torch.testing.assert_close(Coulomb.plummer_kernel(pts[:, :2], pts), expected[:, :2], rtol=1e-14, atol=1e-14)
 
 
 def test_plummer_kernel_hand_case_d5_eps_half():
@@ -92,7 +111,7 @@ def test_plummer_kernel_hand_case_d5_eps_half():
     expected = torch.tensor([[[8.0, 0.7155417527999327, 0.11413441178180375],
                               [0.7155417527999327, 8.0, 0.08313062485180663],
                               [0.11413441178180375, 0.08313062485180663, 8.0]]], dtype=torch.float64)
-    torch.testing.assert_close(losses.plummer_kernel(pts, pts, 5.0, 0.5), expected, rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(Coulomb.plummer_kernel(pts, pts, 5.0, 0.5), expected, rtol=1e-13, atol=1e-13)
 
 
 def direct_plummer(a, b, dim, eps):
@@ -110,13 +129,13 @@ def test_plummer_kernel_matches_definition(dim, eps):
     b[:, :10] = a[:, :10] + torch.randn(2, 10, 2, generator=gen) * 1e-3  # near-coincident pairs
     expected = direct_plummer(a, b, dim, eps)
     # float64: the |a|^2 + |b|^2 - 2ab expansion loses ~1e-16 * 72 absolutely in r^2: rtol 1e-12.
-    torch.testing.assert_close(losses.plummer_kernel(a.double(), b.double(), dim, eps), expected,
+    torch.testing.assert_close(Coulomb.plummer_kernel(a.double(), b.double(), dim, eps), expected,
                                rtol=1e-12, atol=0)
     # float32 (what the trainer uses): r^2's error is a few ulps of |a|^2 + |b|^2 <= 144, i.e.
     # <= 4 * 144 * 6e-8 = 3.5e-5, and the kernel's relative error is (d - 2)/2 * that / eps^2:
     # 1.7e-5 (d 3, eps 1), 2.1e-4 (d 5, eps 0.5), 1.1e-5 (d 4.5, eps 2). Measured: 6e-6, 5e-5, <1e-5.
     bound = (dim - 2) / 2 * 3.5e-5 / eps**2
-    torch.testing.assert_close(losses.plummer_kernel(a, b, dim, eps).double(), expected, rtol=bound, atol=0)
+    torch.testing.assert_close(Coulomb.plummer_kernel(a, b, dim, eps).double(), expected, rtol=bound, atol=0)
 
 
 def test_plummer_kernel_per_run_dim_and_eps_tensors():
@@ -126,12 +145,12 @@ def test_plummer_kernel_per_run_dim_and_eps_tensors():
     b = torch.randn(3, 7, 2, generator=gen, dtype=torch.float64)
     dims = torch.tensor([3.0, 5.0, 3.0], dtype=torch.float64).view(-1, 1, 1)
     epss = torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64).view(-1, 1, 1)
-    got = losses.plummer_kernel(a, b, dims, epss)
+    got = Coulomb.plummer_kernel(a, b, dims, epss)
     for e in range(3):
         expected = direct_plummer(a[e:e + 1], b[e:e + 1], dims[e].item(), epss[e].item())
         torch.testing.assert_close(got[e:e + 1], expected, rtol=1e-12, atol=0)
     # All runs at d = 3 (the rsqrt path) with per-run eps.
-    got3 = losses.plummer_kernel(a, b, torch.full_like(dims, 3.0), epss)
+    got3 = Coulomb.plummer_kernel(a, b, torch.full_like(dims, 3.0), epss)
     for e in range(3):
         torch.testing.assert_close(got3[e:e + 1], direct_plummer(a[e:e + 1], b[e:e + 1], 3.0, epss[e].item()),
                                    rtol=1e-12, atol=0)
@@ -150,7 +169,7 @@ PHI_REAL, PHI_FAKE, PHI_Q = -0.16592926192477364, 0.16592926192477364, -0.167404
 
 def test_coulomb_potential_hand_case():
     points = torch.cat([REAL, FAKE, torch.tensor([[[0.0, -1.0]]], dtype=torch.float64)], 1)
-    got = losses.coulomb_potential(points, REAL, FAKE, 3.0, 1.0)
+    got = Coulomb.potential(points, REAL, FAKE, 3.0, 1.0)
     expected = torch.tensor([[PHI_REAL, PHI_REAL, PHI_FAKE, PHI_FAKE, PHI_Q]], dtype=torch.float64)
     torch.testing.assert_close(got, expected, rtol=1e-14, atol=1e-14)
 
@@ -159,7 +178,7 @@ def test_coulomb_d_loss_hand_case_and_constant_target():
     d_real = torch.tensor([[0.1, -0.3]], dtype=torch.float64, requires_grad=True)
     d_fake = torch.tensor([[0.2, 0.0]], dtype=torch.float64, requires_grad=True)
     real, fake = REAL.clone().requires_grad_(), FAKE.clone().requires_grad_()
-    loss = losses.coulomb_d_loss(d_real, d_fake, real, fake, 3.0, 1.0)
+    loss = coulomb_loss(d_real, d_fake, real, fake, 3.0, 1.0)
     expected = (((0.2 - PHI_FAKE) ** 2 + (0.0 - PHI_FAKE) ** 2) / 2
                 + ((0.1 - PHI_REAL) ** 2 + (-0.3 - PHI_REAL) ** 2) / 2)
     assert loss.shape == (1,)
@@ -184,7 +203,7 @@ def test_gradient_penalty_of_linear_critic_is_exact():
     real = torch.randn(3, 8, 2, generator=gen, dtype=torch.float64)
     fake = torch.randn(3, 8, 2, generator=gen, dtype=torch.float64) + 2.0
     mix = torch.rand(3, 8, 1, generator=gen, dtype=torch.float64)
-    penalty = losses.gradient_penalty(critic, real, fake, mix)
+    penalty = WGANGP.penalty(critic, real, fake, mix)
     expected = torch.tensor([16.0, 0.0, (math.sqrt(2) - 1) ** 2], dtype=torch.float64)
     torch.testing.assert_close(penalty, expected, rtol=1e-14, atol=1e-14)
     # WGAN-GP differentiates the penalty with respect to D's weights (create_graph):
@@ -192,3 +211,92 @@ def test_gradient_penalty_of_linear_critic_is_exact():
     (grad_w,) = torch.autograd.grad(penalty.sum(), w)
     norm = w.detach().norm(dim=1, keepdim=True)
     torch.testing.assert_close(grad_w, 2 * (norm - 1) * w.detach() / norm, rtol=1e-13, atol=1e-13)
+
+
+def test_wgan_gp_critic_loss_adds_lambda_times_the_penalty():
+    w = torch.tensor([[3.0, 4.0], [0.6, 0.8]], dtype=torch.float64)  # |w| = 5 and 1
+
+    def critic(x):
+        return torch.bmm(x, w[:, :, None])
+
+    d_real, d_fake = random_outputs(6, runs=2)
+    gen = torch.Generator().manual_seed(6)
+    real, fake = torch.randn(2, 16, 2, generator=gen, dtype=torch.float64), torch.zeros(2, 16, 2, dtype=torch.float64)
+    settings = LOSSES["wgan-gp"].settings([Config(loss="wgan-gp", clip=None, gp_lambda=10.0),
+                                           Config(loss="wgan-gp", clip=None, gp_lambda=0.5)])
+    batch = CriticBatch(real, fake, torch.rand(2, 16, 1, generator=gen, dtype=torch.float64), critic,
+                        {"gp_lambda": settings["gp_lambda"].double()})
+    expected = d_real.mean(1) - d_fake.mean(1) + torch.tensor([10.0 * 16.0, 0.5 * 0.0], dtype=torch.float64)
+    torch.testing.assert_close(critic_loss("wgan-gp", d_real, d_fake, batch), expected, rtol=1e-13, atol=1e-13)
+
+
+# ----------------------------------------------------------------------------- least squares
+
+
+def test_least_squares_losses_hand_case():
+    """0-1 coding: D's loss (mean (D(real) - 1)^2 + mean D(fake)^2) / 2; G's mean (D(fake) - 1)^2 / 2."""
+    d_real = torch.tensor([[1.0, 0.0], [3.0, 1.0]], dtype=torch.float64)
+    d_fake = torch.tensor([[0.0, 2.0], [1.0, -1.0]], dtype=torch.float64)
+    # run 0: real terms 0, 1 -> 0.5; fake terms 0, 4 -> 2; (0.5 + 2) / 2 = 1.25
+    # run 1: real terms 4, 0 -> 2; fake terms 1, 1 -> 1; (2 + 1) / 2 = 1.5
+    torch.testing.assert_close(critic_loss("lsgan", d_real, d_fake), torch.tensor([1.25, 1.5], dtype=torch.float64))
+    # G: run 0: (1 + 1) / 2 / 2 = 0.5; run 1: (0 + 4) / 2 / 2 = 1.0
+    torch.testing.assert_close(LOSSES["lsgan"].generator_loss(d_fake), torch.tensor([0.5, 1.0], dtype=torch.float64))
+    # At D's optimum for equal densities (D = 1/2 everywhere) the critic loss is 1/4.
+    half = torch.full((1, 8), 0.5, dtype=torch.float64)
+    assert critic_loss("lsgan", half, half).item() == 0.25
+
+
+# ----------------------------------------------------------------------------- the registry
+
+
+def test_every_loss_is_registered_once_with_what_the_trainer_needs():
+    assert list(LOSSES) == ["standard", "wgan", "coulomb", "wgan-gp", "lsgan"]
+    for name, loss in LOSSES.items():
+        assert loss.name == name and isinstance(loss, losses.Loss)
+        assert loss.shown_as in ("raw", "sigmoid") and loss.critic_cost > 0 and loss.description
+    assert [n for n, loss in LOSSES.items() if loss.gradient_penalty] == ["wgan-gp"]
+    assert [n for n, loss in LOSSES.items() if loss.clipped] == ["wgan"]
+    assert [n for n, loss in LOSSES.items() if loss.shown_as == "sigmoid"] == ["standard"]
+    with pytest.raises(ValueError, match="loss must be one of standard, wgan, coulomb, wgan-gp, lsgan; got 'hinge'"):
+        losses.get_loss("hinge")
+
+
+def test_every_loss_but_the_posts_has_a_comparison_case_with_the_success_settings():
+    for name, loss in LOSSES.items():
+        case = CASES[loss.case]
+        config = case.config()
+        assert config.loss == name and config.lr == 1e-4 and config.decay == 1e-5
+        assert config.clip == (0.1 if loss.clipped else None)
+
+
+@pytest.fixture
+def hinge_loss():
+    """A loss defined the way a user adds one: a subclass of Loss, and nothing else."""
+    class Hinge(losses.Loss):
+        name = "hinge-test"
+        case = "hinge-test"
+        description = "hinge GAN (test)"
+
+        def critic_loss(self, d_real, d_fake, batch):
+            return F.relu(1.0 - d_real).mean(1) + F.relu(1.0 + d_fake).mean(1)
+
+        def generator_loss(self, d_fake):
+            return -d_fake.mean(1)
+
+    yield LOSSES["hinge-test"]
+    del LOSSES["hinge-test"]
+
+
+def test_a_new_loss_is_one_class_and_the_trainer_trains_it(hinge_loss):
+    config = Config(loss="hinge-test", clip=None, samples_per_center=64, batch_size=64, epochs=1, n_eval_samples=200,
+                    plot_resolution=11, g_width=8, d_width=8)
+    other = config.replace(loss="wgan", clip=0.1, seed=1)
+    trainer = StackTrainer([config, other])
+    trainer.train()
+    assert [log.status for log in trainer.logs] == ["completed", "completed"]
+    alone = StackTrainer([other])
+    alone.train()
+    # The new loss's run shares the stack without touching the other run's numbers (up to the
+    # rounding of a stack of two against a stack of one).
+    torch.testing.assert_close(trainer.nets["d"]["flat"][1], alone.nets["d"]["flat"][0], rtol=0, atol=1e-5)

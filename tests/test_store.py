@@ -13,8 +13,12 @@ import torch
 
 from wgan_lib import Config, StackTrainer, load_run
 from wgan_lib.store import (PACKAGE_DIR, RUN_JSON, SNAPSHOTS_NPZ, TRAINING_MODULES, RunFileError,
-                            StaleRunWarning, code_fingerprint, legacy_code_fingerprint, provenance,
-                            restamp_fingerprint, run_name, run_status, save_run)
+                            StaleRunWarning, code_fingerprint, load_status, provenance, restamp, run_name,
+                            save_run)
+
+
+def run_status(path):
+    return load_status(path)[0]
 
 SMALL = dict(samples_per_center=64, batch_size=64, epochs=2, n_eval_samples=200, plot_resolution=11,
              g_width=16, d_width=16)
@@ -26,10 +30,10 @@ def trained():
     """One completed and one diverged run (lr 1e30 without clipping: NaN in the first epoch)."""
     configs = [Config(case="kept").replace(**SMALL),
                Config(case="blown").replace(**SMALL, lr=1e30, clip=None, seed=3)]
-    trainer = StackTrainer(configs)
+    trainer = StackTrainer(configs, record_weights=True)
     trainer.train()
     assert [log.status for log in trainer.logs] == ["completed", "diverged"]
-    return trainer.logs, provenance("cpu", trainer.wall_time, trainer.n_runs)
+    return trainer.logs, provenance("cpu", trainer.wall_time, [run_name(c) for c in configs])
 
 
 @pytest.fixture
@@ -59,12 +63,16 @@ def test_round_trip(trained, saved):
     assert run.snapshot_epochs.tolist() == log.snapshot_epochs == [0, 1]
     assert np.array_equal(run.samples, np.stack(log.samples)) and run.samples.dtype == np.float32
     assert np.array_equal(run.d_grid, np.stack(log.d_grid)) and run.d_grid.shape == (2, 11, 11)
-    for key in ("git_commit", "torch", "numpy", "device", "wall_time_s"):
+    assert np.array_equal(run.d_weights, np.stack(log.d_weights)) and run.d_weights.shape == (2, (2 + 1) * 16 + (16 + 1) * 16 + (16 + 1) * 1)
+    for key in ("git_commit", "torch", "numpy", "device", "wall_time_s", "cpu_capability"):
         assert key in run.provenance, key
     assert run.provenance == info
     assert run.provenance["torch"] == torch.__version__ and run.provenance["numpy"] == np.__version__
     assert run.provenance["device"].startswith("cpu")
     assert run.provenance["wall_time_s"] >= 0
+    assert run.provenance["stack"] == ["kept-seed0", "blown-seed3"] and run.provenance["stack_size"] == 2
+    assert run.provenance["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert run.code_fingerprint == code_fingerprint("wgan")
     assert run.config_fingerprint == log.config.fingerprint()
     assert not run.stale and run_status(saved) == "ok"
     assert run.metric("w1").shape == (2,) and run.final_metrics == log.metrics[-1]
@@ -77,6 +85,7 @@ def test_diverged_run_round_trip(trained, tmp_path):
     assert (run.status, run.failed_epoch) == ("diverged", 0)
     assert run.reason == logs[1].reason and "nan" in run.reason.lower()
     assert run.samples.shape == (0, 200, 2) and run.d_grid.shape == (0, 11, 11)
+    assert run.d_weights is None  # no snapshot, so no weights were recorded
     assert np.isnan(run.epoch_logs["d_loss"]).all() and len(run.epoch_logs["d_loss"]) == 1
 
 
@@ -243,81 +252,38 @@ def test_fingerprint_changes_with_any_other_edit(name, old, new):
     assert code_fingerprint(_edited(name, old, new)) != code_fingerprint()
 
 
-def _as_scheme1(path, sources):
-    """Rewrite a run folder as a run stored under scheme 1 by the code `sources` at commit 'abc123'."""
-    _rewrite_json(path, lambda r: (r.update(code_fingerprint=legacy_code_fingerprint(sources)),
-                                   r["provenance"].update(git_commit="abc123")))
+def test_a_runs_fingerprint_covers_its_own_loss_and_not_the_others():
+    """Adding or editing a loss leaves the stored runs of the other losses current."""
+    added = _edited("losses.py", "def get_loss(name):", 'class Hinge(Loss):\n    name = "hinge"\n\n'
+                    '    def critic_loss(self, d_real, d_fake, batch):\n        return d_real.mean(1)\n\n\n'
+                    "def get_loss(name):")
+    edited_coulomb = _edited("losses.py", "critic_cost = 1.5", "critic_cost = 1.6")
+    for loss in ("standard", "wgan", "wgan-gp", "lsgan"):
+        assert code_fingerprint(loss, added) == code_fingerprint(loss)
+        assert code_fingerprint(loss, edited_coulomb) == code_fingerprint(loss)
+    assert code_fingerprint("coulomb", edited_coulomb) != code_fingerprint("coulomb")
+    assert code_fingerprint(None, added) != code_fingerprint()  # the whole code (checkpoints) changed
+    assert len({code_fingerprint(loss) for loss in ("standard", "wgan", "coulomb", "wgan-gp", "lsgan")}) == 5
+    # The shared code is in every loss's fingerprint.
+    shared = _edited("losses.py", "return d_fake.mean(1)", "return d_fake.mean(1) * 1.0")
+    assert all(code_fingerprint(loss, shared) != code_fingerprint(loss) for loss in ("wgan", "coulomb", "wgan-gp"))
 
 
-def test_restamp_gives_a_scheme1_run_the_current_fingerprint_when_the_code_at_its_commit_computes_the_same(saved):
-    old = _edited("train.py", '"""', '"""Docstring of an older commit.\n\n')  # same computation
-    _as_scheme1(saved, old)
+def test_restamp_gives_a_stale_run_the_current_fingerprint_and_keeps_the_proof(saved):
+    before = load_run(saved)
+    _rewrite_json(saved, lambda r: r.update(code_fingerprint="f" * 64))
     with pytest.warns(StaleRunWarning):
         assert load_run(saved).stale
-    asked = []
-    assert restamp_fingerprint(saved, lambda commit: asked.append(commit) or old) == "restamped"
-    assert asked == ["abc123"]
+    assert restamp(saved, "compared 11 runs bit for bit") == "restamped"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run = load_run(saved)
-    assert not run.stale and run.code_fingerprint == code_fingerprint()
-    assert run.provenance["code_fingerprint_scheme1"] == legacy_code_fingerprint(old)
-    assert np.array_equal(run.samples, load_run(saved).samples)  # the snapshots are untouched and verified
-    assert restamp_fingerprint(saved, lambda commit: old) == "already current"
-
-
-def test_restamp_again_after_the_canonical_form_changed(saved):
-    """A run restamped once keeps its raw-bytes fingerprint in the provenance; that is what the code
-    at its commit is checked against the next time."""
-    old = _edited("train.py", '"""', '"""Docstring of an older commit.\n\n')
-    _as_scheme1(saved, old)
-    assert restamp_fingerprint(saved, lambda commit: old) == "restamped"
-    _rewrite_json(saved, lambda r: r.update(code_fingerprint="f" * 64))  # as under an older canonical form
-    assert restamp_fingerprint(saved, lambda commit: old) == "restamped"
-    run = load_run(saved, warn_stale=False)
-    assert not run.stale and run.provenance["code_fingerprint_scheme1"] == legacy_code_fingerprint(old)
-
-
-def test_restamp_accepts_a_fingerprint_of_an_earlier_scheme_it_is_given(saved):
-    old = _edited("train.py", '"""', '"""Docstring of an older commit.\n\n')
-
-    def earlier(sources):  # stands for an earlier canonical form of the same code
-        return hashlib.sha256(sources["train.py"].encode()).hexdigest()
-
-    _as_scheme1(saved, old)
-    _rewrite_json(saved, lambda r: r.update(code_fingerprint=earlier(old)))
-    assert restamp_fingerprint(saved, lambda commit: old).startswith("left alone: ")
-    assert restamp_fingerprint(saved, lambda commit: old, (earlier,)) == "restamped"
-    run = load_run(saved, warn_stale=False)
-    assert not run.stale and run.provenance["code_fingerprint_scheme1"] == legacy_code_fingerprint(old)
-
-
-@pytest.mark.parametrize("commit, served, why", [
-    ("abc123", "older code computing differently", "computes differently"),
-    ("abc123", "code without the recorded fingerprint", "does not have the recorded fingerprint"),
-    ("abc123-dirty", "recorded", "does not identify the code"),
-    (None, "recorded", "does not identify the code"),
-    ("abc123", "unreadable", "cannot read the code"),
-])
-def test_restamp_leaves_a_run_alone_without_proof(saved, commit, served, why):
-    sources = {"recorded": _edited("train.py", '"""', '"""Docstring.\n\n'),
-               "older code computing differently": _edited("config.py", "return 25 * self.samples_per_center",
-                                                           "return 24 * self.samples_per_center"),
-               "code without the recorded fingerprint": _sources()}
-    _as_scheme1(saved, sources["older code computing differently" if served.startswith("older") else "recorded"])
-    _rewrite_json(saved, lambda r: r["provenance"].update(git_commit=commit))
-
-    def sources_at(_commit):
-        if served == "unreadable":
-            raise KeyError("wgan_lib/train.py")
-        return sources[served]
-
-    before = (saved / RUN_JSON).read_text()
-    result = restamp_fingerprint(saved, sources_at)
-    assert result.startswith("left alone: ") and why in result
-    assert (saved / RUN_JSON).read_text() == before
-    with pytest.warns(StaleRunWarning):
-        assert load_run(saved).stale
+    assert not run.stale and run.code_fingerprint == code_fingerprint("wgan")
+    assert run.provenance["restamped"] == [{"from": "f" * 64, "to": code_fingerprint("wgan"),
+                                            "proof": "compared 11 runs bit for bit"}]
+    assert np.array_equal(run.samples, before.samples) and run.metrics == before.metrics  # nothing else changed
+    assert restamp(saved, "again") == "already current"
+    assert load_run(saved).provenance["restamped"][-1]["proof"] == "compared 11 runs bit for bit"
 
 
 def test_commit_outside_a_git_checkout_is_the_declared_one_or_none(tmp_path, monkeypatch):

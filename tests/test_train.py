@@ -1,5 +1,5 @@
-"""Tests of wgan_lib.train: the stacked trainer against itself, a run alone, the plain reference
-loop, and the post's schedule (reference.md sections 1 and 2).
+"""Tests of wgan_lib.train: the stacked trainer against itself, a run alone, the plain one-run loop
+of tests/oracle.py, and the post's schedule (book chapter "Sources").
 
 Most tests use a small problem (64 points per centre, batch 64: 25 batches per epoch; width 16)
 so that the suite stays fast on 2 shared cores; the last ones use the cases' full data size.
@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import torch
 
-from wgan_lib import CASES, Config, StackTrainer, train_reference
+from oracle import train_reference
+from wgan_lib import CASES, Config, StackTrainer
 from wgan_lib.models import (build_mlp, discriminator_sizes, generator_sizes, init_stacked_mlp,
                              sequential_to_stacked)
 from wgan_lib.train import run_generators
@@ -53,9 +54,9 @@ def same_floats(a, b):
 
 def train_batches(configs, n_batches=10):
     trainer = StackTrainer(configs)
-    assert trainer.begin_epoch()
+    trainer.epoch_in_progress = trainer.start_epoch()
     for b in range(n_batches):
-        trainer.train_batch(b)
+        trainer.train_batch(trainer.epoch_in_progress, b)
     return trainer
 
 
@@ -130,6 +131,7 @@ def test_run_alone_equals_run_in_stack_n_critic_2(loss, extra):
     small(epochs=1, loss="wgan", clip=0.1, lr=1e-3, seed=1),
     small(epochs=1, loss="coulomb", clip=None, lr=1e-3, noise="normal", seed=2),
     small(epochs=1, loss="wgan-gp", clip=None, lr=1e-3, n_critic=2, seed=3),
+    small(epochs=1, loss="lsgan", clip=None, lr=1e-3, seed=4),
 ], ids=lambda c: c.loss)
 def test_reference_loop_equals_stack_of_one(config):
     log, generator, discriminator = train_reference(config)
@@ -139,16 +141,10 @@ def test_reference_loop_equals_stack_of_one(config):
     plain = [p[0] for p in sequential_to_stacked(generator) + sequential_to_stacked(discriminator)]  # E = 1
     assert_params_close(plain, run_params(trainer, 0))
     stacked_log = trainer.logs[0]
-    for key in ("d_loss", "g_loss", "d_min", "d_max"):
-        # Means of 25 float32 losses accumulated in float64, and D's range on the grid: rtol 1e-5
-        # (measured 1e-8) covers the float32 differences of the two code paths.
+    for key in ("d_loss", "g_loss"):
+        # Means of 25 float32 losses accumulated in float64: rtol 1e-5 (measured 1e-8) covers the
+        # float32 differences of the two code paths.
         np.testing.assert_allclose(log.epoch_logs[key], stacked_log.epoch_logs[key], rtol=1e-5, atol=1e-6)
-    assert log.snapshot_epochs == stacked_log.snapshot_epochs == [0]
-    (m_ref,), (m_stack,) = log.metrics, stacked_log.metrics
-    assert m_ref["modes"] == m_stack["modes"]
-    assert m_ref["hq_fraction"] == pytest.approx(m_stack["hq_fraction"], abs=1.0 / config.n_eval_samples)
-    assert m_ref["w1"] == pytest.approx(m_stack["w1"], rel=1e-5)
-    np.testing.assert_allclose(log.samples[0], stacked_log.samples[0], rtol=0, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- (d) clipping
@@ -183,8 +179,8 @@ def test_critic_iterations_advance_n_critic_times_per_batch():
     assert trainer.nets["d"]["iterations"][:, 0].tolist() == [3, 6, 15]
     assert trainer.nets["g"]["iterations"][:, 0].tolist() == [3, 3, 3]
     for b in range(3, configs[0].batches_per_epoch):
-        trainer.train_batch(b)
-    trainer.end_epoch()
+        trainer.train_batch(trainer.epoch_in_progress, b)
+    trainer.finish_epoch(trainer.epoch_in_progress)
     n = configs[0].batches_per_epoch  # 25
     assert trainer.nets["d"]["iterations"][:, 0].tolist() == [n, 2 * n, 5 * n]
     assert trainer.nets["g"]["iterations"][:, 0].tolist() == [n, n, n]
@@ -288,6 +284,7 @@ def test_in_memory_state_dict_gives_an_independent_trainer():
 
 def test_every_case_two_epochs_at_full_data_size_in_one_stack():
     configs = [case.config(epochs=2, n_eval_samples=500, plot_resolution=21) for case in CASES.values()]
+    assert {c.loss for c in configs} == {"standard", "wgan", "coulomb", "wgan-gp", "lsgan"}
     assert {(c.samples_per_center, c.batch_size) for c in configs} == {(4000, 512)}
     trainer = StackTrainer(configs)
     trainer.train()
@@ -357,3 +354,17 @@ def test_initial_weights_depend_only_on_the_run_seed():
     both = init_stacked_mlp([2, 8, 1], gens)
     one = init_stacked_mlp([2, 8, 1], [torch.Generator().manual_seed(1)])
     assert all(torch.equal(x[1], y[0]) for x, y in zip(both, one))
+
+
+def test_recorded_weights_are_the_critic_at_each_snapshot():
+    configs = [small(seed=0, epochs=3, snapshot_epochs=(0, 2)), small(seed=1, epochs=3, snapshot_epochs=(0, 2),
+                                                                       loss="standard", clip=None)]
+    trainer = StackTrainer(configs, record_weights=True)
+    trainer.train_epoch()
+    after_first = trainer.nets["d"]["flat"].detach().clone()
+    trainer.train()
+    for e, log in enumerate(trainer.logs):
+        assert log.snapshot_epochs == [0, 2] and len(log.d_weights) == 2
+        assert np.array_equal(log.d_weights[0], after_first[e].numpy())
+        assert np.array_equal(log.d_weights[1], trainer.nets["d"]["flat"][e].detach().numpy())
+    assert StackTrainer(configs).logs[0].d_weights == []  # recorded only when asked

@@ -413,7 +413,7 @@ def plot_gradient_norms(runs, snapshot=-1, extent=None):
     axes[-1].axvline(1.0, ls="--", color="0.4", lw=1)
     axes[-1].set_xlabel("|∇ₓD|")
     axes[-1].set_yticks([])
-    axes[-1].legend(fontsize=9)
+    axes[-1].legend()
     fig.tight_layout()
     return fig
 

@@ -334,17 +334,18 @@ def _read_arrays(npz_path, record, config):
     except Exception as err:  # noqa: BLE001 - a damaged archive fails in many ways (zipfile, zlib, numpy)
         raise RunFileError(f"{npz_path}: unreadable ({type(err).__name__}: {err})") from None
     n = len(record["snapshots"])
-    expected = {"snapshot_epochs": (n,), "samples": (n, config.n_eval_samples, 2),
-                "d_grid": (n, config.plot_resolution, config.plot_resolution)}
+    expected = {"snapshot_epochs": ((n,), "i"), "samples": ((n, config.n_eval_samples, 2), "f"),
+                "d_grid": ((n, config.plot_resolution, config.plot_resolution), "f")}
     if "d_weights" in arrays:
         from .models import discriminator_sizes
 
         sizes = discriminator_sizes(config)
-        expected["d_weights"] = (n, sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])))
-    for key, shape in expected.items():
-        if key not in arrays or arrays[key].shape != shape:
-            got = arrays[key].shape if key in arrays else "nothing"
-            raise RunFileError(f"{npz_path}: {key} has shape {got}; run.json implies {shape}")
+        expected["d_weights"] = ((n, sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))), "f")
+    for key, (shape, kind) in expected.items():
+        if key not in arrays or arrays[key].shape != shape or arrays[key].dtype.kind != kind:
+            got = f"shape {arrays[key].shape} and dtype {arrays[key].dtype}" if key in arrays else "nothing"
+            raise RunFileError(f"{npz_path}: {key} has {got}; run.json implies shape {shape} and "
+                               f"{'integers' if kind == 'i' else 'floats'}")
     if arrays["snapshot_epochs"].tolist() != [m["epoch"] for m in record["snapshots"]]:
         raise RunFileError(f"{npz_path}: snapshot_epochs differ from the epochs of run.json's snapshots")
     return arrays
@@ -358,8 +359,8 @@ def load_run(path, warn_stale=True):
         raise RunFileError(f"{json_path}: missing (not a stored run)")
     try:
         record = json.loads(json_path.read_text())
-    except (ValueError, UnicodeDecodeError, OSError) as err:
-        raise RunFileError(f"{json_path}: unreadable or not JSON ({err})") from None
+    except (ValueError, UnicodeDecodeError, OSError, RecursionError) as err:
+        raise RunFileError(f"{json_path}: unreadable or not JSON ({type(err).__name__}: {err})") from None
     missing = [k for k in REQUIRED if not isinstance(record, dict) or k not in record]
     if missing:
         raise RunFileError(f"{json_path}: not a stored run (missing {', '.join(missing)})")
@@ -367,6 +368,10 @@ def load_run(path, warn_stale=True):
         raise RunFileError(f"{json_path}: format {record['format']!r}, this code reads format {FORMAT_VERSION}")
     if record["status"] not in RUN_STATUSES:
         raise RunFileError(f"{json_path}: status must be one of {', '.join(RUN_STATUSES)}; got {record['status']!r}")
+    snapshots = record["snapshots"]
+    if not (isinstance(snapshots, list) and all(isinstance(m, dict) and isinstance(m.get("epoch"), int)
+                                                for m in snapshots)):
+        raise RunFileError(f"{json_path}: snapshots must be a list of {{epoch, metric: number}} records")
     try:
         config = Config.from_dict(record["config"])
     except (ConfigError, TypeError, AttributeError) as err:  # ConfigError is a ValueError

@@ -1,0 +1,253 @@
+"""Tests of wgan_lib.figures and wgan_lib.tables on real (tiny) stored runs and on hand-made numbers:
+each figure draws what it says at the book's sizes, each table shows the numbers it is given."""
+import dataclasses
+import math
+import re
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.patches import Ellipse  # noqa: E402
+
+from wgan_lib import Config, figures, tables  # noqa: E402
+from wgan_lib.cases import clip_label, get_case  # noqa: E402
+from wgan_lib.runsets import MAP_CLIPS, MAP_LRS  # noqa: E402
+from wgan_lib.store import load_run, provenance, run_name, save_run  # noqa: E402
+from wgan_lib.summary import rank_agreement, summarise  # noqa: E402
+from wgan_lib.train import StackTrainer  # noqa: E402
+
+TINY = dict(samples_per_center=32, batch_size=32, epochs=2, n_eval_samples=100, plot_resolution=11,
+            g_width=8, d_width=8, g_depth=1, d_depth=1)
+CASE_NAMES = ("success", "failure-6", "standard-gan", "wgan-gp")
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """Four tiny real runs with D's weights, trained in one stack, stored and loaded back: {case: StoredRun}."""
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("results")
+    configs = [get_case(n).config(**TINY) for n in CASE_NAMES]
+    trainer = StackTrainer(configs, record_weights=True)
+    trainer.train()
+    info = provenance("cpu", trainer.wall_time, [run_name(c) for c in configs])
+    paths = [save_run(log, out, info) for log in trainer.logs]
+    return {p.name.rsplit("-seed", 1)[0]: load_run(p, warn_stale=False) for p in paths}
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def drawn_width_px(fig):
+    return fig.get_figwidth() * fig.dpi
+
+
+def smallest_text_pt(fig):
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
+    return min(sizes)
+
+
+def test_every_figure_fits_the_page_with_legible_text(stored):
+    run = stored["success"]
+    figs = [figures.plot_run_grid(run), figures.plot_last_snapshots(list(stored.values())),
+            figures.plot_metrics(list(stored.values())), figures.plot_epoch_logs(run),
+            figures.plot_d_range([run], ["success"]), figures.plot_drift(run),
+            figures.plot_weight_histograms([stored["success"], stored["wgan-gp"]]),
+            figures.plot_fraction_at_clip([stored["success"]]), figures.plot_gradient_norms([stored["success"]]),
+            figures.plot_contour_shapes(figures.example_maps())]
+    for fig in figs:
+        assert fig.dpi == 100 and drawn_width_px(fig) <= 100 * figures.MAX_WIDTH + 1e-9
+        assert smallest_text_pt(fig) >= 9.5  # at 100 dpi, >= 13 px drawn, >= 9.9 px shown at 75 %
+
+
+def test_run_grid_has_two_rows_per_epoch_and_wraps(stored):
+    run = stored["success"]
+    assert figures.epochs_from(run) == [0, 1] and figures.epochs_from(run, start=1) == [1]
+    assert len(figures.plot_run_grid(run).axes) == 2 * len(run.snapshot_epochs)
+    with pytest.raises(KeyError):
+        figures.plot_run_grid(run, epochs=[5])
+    k = np.arange(11)
+    long = dataclasses.replace(run, snapshot_epochs=np.array([0, *range(100, 1000, 100), 999]),
+                               samples=run.samples[k % 2], d_grid=run.d_grid[k % 2], metrics=[])
+    fig = figures.plot_run_grid(long, columns=5)
+    assert len(fig.axes) == 2 * 10 and fig.axes[0].get_title().startswith("G, epoch 100")
+    assert figures.plot_run_grid(long).get_figwidth() == pytest.approx(figures.MAX_WIDTH)
+
+
+def test_standard_gan_critic_is_shown_as_probability(stored):
+    fig = figures.plot_run_grid(stored["standard-gan"], epochs=[1])
+    assert fig.axes[1].get_title().startswith("sigmoid(D)\n[")
+    lo, hi = map(float, re.findall(r"[-\d.e]+", fig.axes[1].get_title().split("\n")[1]))
+    assert 0 <= lo <= hi <= 1
+    values, label = figures.shown(stored["standard-gan"], np.array([0.0, 1000.0, -1000.0]))
+    assert values.tolist() == [0.5, 1.0, 0.0] and label == "sigmoid(D)"
+    assert figures.shown(stored["success"], np.array([3.0]))[1] == "D"
+
+
+def test_curves_and_the_posts_d_range(stored):
+    run = stored["success"]
+    fig = figures.plot_metrics([run, stored["failure-6"]])
+    assert len(fig.axes) == 4 and len(fig.axes[0].lines) == 2
+    fig = figures.plot_epoch_logs(run)
+    assert np.allclose(fig.axes[0].lines[0].get_ydata(), run.epoch_logs["d_loss"])
+    fig = figures.plot_d_range([run], ["success"])
+    assert len(fig.axes[0].collections) == 2  # the post's max and min
+    legend = fig.axes[0].get_legend()
+    assert legend.get_bbox_to_anchor().y0 < fig.axes[0].get_window_extent().y0  # below the axes, off the curves
+
+
+def test_animation_is_self_contained(stored):
+    run = stored["success"]
+    text = figures.animate_run(run, dpi=30)
+    assert text.count("data:image/png;base64") == len(run.snapshot_epochs)
+    assert "http" not in text and 'class="fa ' not in text
+    assert not plt.get_fignums()
+
+
+def test_target_figure_draws_every_component():
+    from wgan_lib.data import fit_gmm, sample_grid
+
+    points = sample_grid(40, generator=torch.Generator().manual_seed(0)).numpy()
+    fig = figures.plot_target(points, fit_gmm(points))
+    assert len([p for p in fig.axes[0].patches if isinstance(p, Ellipse)]) == 25 and len(fig.axes) == 2
+
+
+def test_drift_table_and_figure(stored):
+    run = stored["failure-6"]
+    samples = np.zeros_like(run.samples)
+    samples[-1, : len(samples[-1]) // 4] = 50.0  # a quarter of the last snapshot far away
+    run = dataclasses.replace(run, samples=samples)
+    table = tables.drift_table(run)
+    assert table.column("epoch") == ["0", "1"] and table.rows[-1][-1] == "25.0" and table.rows[0][-1] == "0.0"
+    assert figures.plot_drift(run).axes[1].get_xlim()[1] >= 50
+
+
+def test_comparison_and_published_tables(stored):
+    runs = list(stored.values())
+    table = tables.comparison_table(runs)
+    for run in runs:
+        row = table.rows[table.column("case").index(run.config.case)]
+        m = run.final_metrics
+        assert row[table.header.index("modes")] == str(m["modes"])
+        assert row[table.header.index("HQ %")] == f"{100 * m['hq_fraction']:.1f}"
+        assert row[table.header.index("W1")] == f"{m['w1']:.3f}"
+        assert 0 <= int(row[table.header.index("centres passed near")]) <= 25
+    assert 'class="wgan-table"' in table._repr_html_()
+    published = tables.published()
+    assert {(r["method"], r["modes"], r["hq_percent"]) for r in published} >= {
+        ("PacGAN4", 24.8, 93.6), ("GAN", 17.3, 94.8), ("VEEGAN", 24.6, 40.0), ("WGAN-GP", 24.2, 28.7)}
+    assert all(r["source"] for r in published)
+    text = str(tables.published_table())
+    assert "PacGAN" in text and "VEEGAN" in text and "GDPP" in text
+
+
+def test_settings_metrics_and_outcome_tables(stored):
+    run = stored["failure-6"]
+    settings = tables.settings_table([get_case("failure-6"), run])
+    assert settings.rows[0][1:6] == ["wgan", "0.001", "0.0001", "5", "0.1"]
+    assert tables.metrics_table(run).column("modes") == [str(m["modes"]) for m in run.metrics]
+    assert tables.outcome_table([run]).column("status") == ["completed"]
+
+
+def test_d_range_table_sits_beside_the_post(stored):
+    run = stored["success"]
+    table = tables.d_range_table([run], ["success"], epochs=(1,))
+    assert table.header == ["epoch", "post: min", "post: max", "success: min", "success: max"]
+    assert table.rows[0][1:3] == [tables.DASH, tables.DASH]  # the post has no epoch 1
+    assert float(table.rows[0][3]) == pytest.approx(run.epoch_logs["d_min"][1], rel=1e-3)
+    post = tables.post_d_range()
+    assert post[999] == (-180000, 120000) and len(post) == 10
+    assert tables.d_range_table([run], ["s"], epochs=(100,)).rows[0][1:] == ["0", "600", "—", "—"]
+
+
+def test_figures_and_tables_survive_non_finite_snapshots(stored):
+    run = stored["failure-6"]
+    samples, d_grid = run.samples.copy(), run.d_grid.copy()
+    samples[-1] = 0.0
+    samples[-1, :10] = np.inf
+    samples[-1, 10:20] = 1e30
+    d_grid[-1] = np.nan
+    metrics = [dict(run.metrics[0]), {"epoch": int(run.snapshot_epochs[-1])}]
+    broken = dataclasses.replace(run, samples=samples, d_grid=d_grid, metrics=metrics, status="diverged")
+    assert figures.plot_run_grid(broken).axes[-1].get_title().endswith("not finite")
+    assert tables.drift_table(broken).rows[-1][-1] == f"{100 * 20 / samples.shape[1]:.1f}"
+    assert tables.metrics_table(broken).rows[-1][1:] == [tables.DASH] * 4
+    figures.plot_metrics(broken)
+    figures.animate_run(broken, dpi=20)
+
+
+def test_critic_table_and_figures(stored):
+    runs = [stored["success"], stored["wgan-gp"]]
+    table = tables.critic_table(runs)
+    assert table.column("run") == ["success", "wgan-gp"] and table.column("clip") == ["0.1", "none"]
+    assert table.rows[1][-2:] == [tables.DASH, tables.DASH]  # no clip: no share at +-c
+    at = float(table.rows[0][-2])
+    assert 0 <= at <= 100
+    assert len(figures.plot_gradient_norms(runs).axes) == 3
+    assert len(figures.plot_weight_histograms(runs).axes) == 2 * 2  # two snapshots a run
+
+
+def test_show_displays_and_closes(stored):
+    fig = figures.plot_run_grid(stored["success"], epochs=[0])
+    tables.show("some *text*", tables.metrics_table(stored["success"]), fig)
+    assert not plt.fignum_exists(fig.number)
+
+
+# --------------------------------------------------------------------------- runs over seeds
+
+
+def _run(case, seed, modes, hq, epochs=(99,), clip=0.1, lr=1e-4, status="completed"):
+    metrics = [{"epoch": e, "modes": modes if e == epochs[-1] else modes - 1, "hq_fraction": hq,
+                "reverse_kl": 0.2, "w1": 0.8} for e in epochs]
+    return SimpleNamespace(config=Config(case=case, seed=seed, clip=clip, lr=lr), status=status, metrics=metrics,
+                           final_metrics=metrics[-1])
+
+
+def test_seeds_table_has_one_row_per_setting_with_mean_error_and_count():
+    runs = [_run("seeds-success", s, modes=10 + s, hq=0.1) for s in range(3)]
+    runs += [_run("seeds-failure-1", 0, modes=22, hq=0.7), _run("seeds-failure-1", 1, modes=11, hq=0.1)]
+    table = tables.seeds_table(summarise(runs, lambda r: r.config.case.removeprefix("seeds-")),
+                               {"success": "succeeded"})
+    assert table.column("setting") == ["success", "failure-1"]
+    row = dict(zip(table.header, table.rows[0]))
+    assert row["post"] == "succeeded" and row["≥ 20 modes and ≥ 50 % HQ"] == "0 of 3"
+    assert row["modes"] == f"{11:.1f} ± {np.std([10, 11, 12], ddof=1) / math.sqrt(3):.1f}"
+    assert dict(zip(table.header, table.rows[1]))["≥ 20 modes and ≥ 50 % HQ"] == "1 of 2"
+
+
+def test_clip_lr_maps_annotate_every_cell_with_its_mean():
+    runs = [_run("map", s, modes=5 + i, hq=0.02 * j, clip=clip, lr=lr)
+            for i, clip in enumerate(MAP_CLIPS) for j, lr in enumerate(MAP_LRS) for s in range(3)]
+    summary = summarise(runs, lambda r: (clip_label(r.config.clip), r.config.lr))
+    fig = figures.plot_clip_lr_maps(summary, MAP_CLIPS, MAP_LRS)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == len(MAP_CLIPS) * len(MAP_LRS) and texts[2] == f"{5 + 2:.1f}"
+    assert min(t.get_fontsize() for t in fig.axes[0].texts) >= 9.5
+    table = tables.clip_lr_table(summary, MAP_CLIPS, MAP_LRS)
+    assert len(table.rows) == 21 and table.column("clip")[-1] == clip_label(MAP_CLIPS[-1])
+
+
+def test_rank_agreement_is_one_for_the_same_order_and_minus_one_reversed():
+    runs = [SimpleNamespace(metrics=[{"epoch": 100, "modes": m}, {"epoch": 199, "modes": 2 * m}]) for m in range(5)]
+    assert rank_agreement(runs, 100, 199) == (pytest.approx(1.0), 5)
+    flipped = [SimpleNamespace(metrics=[{"epoch": 100, "modes": m}, {"epoch": 199, "modes": -m}]) for m in range(5)]
+    assert rank_agreement(flipped, 100, 199)[0] == pytest.approx(-1.0)
+    assert math.isnan(rank_agreement(runs[:2], 100, 199)[0])
+
+
+def test_schedule_check_and_rounding_drift_tables():
+    full = _run("success", 0, 13, 0.01, epochs=(0, 100, 999))
+    short = _run("seeds-success", 0, 20, 0.02)
+    table = tables.schedule_check_table([(full, short)])
+    assert table.column("verdict") == ["same"] and table.column("full run, epoch 100")[0] == "12 / 1.0"
+    full.epoch_logs = {"d_loss": np.array([1.0, 2.0, 4.0])}
+    short.epoch_logs = {"d_loss": np.array([1.0, 2.2, 2.0])}
+    assert tables.rounding_drift_table([(full, short)], epochs=(0, 1, 2, 5)).rows[0][2:] == ["0", "1e-01", "5e-01", "—"]
