@@ -1,4 +1,4 @@
-"""scripts/compare_runs.py: bit-for-bit comparison of two results folders."""
+"""tools/compare_runs.py: bit-for-bit comparison of two results folders."""
 import runpy
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from wgan_lib import get_case
 from wgan_lib.store import provenance, save_run
 from wgan_lib.train import RunLog
 
-compare_runs = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "compare_runs.py"))
+compare_runs = runpy.run_path(str(Path(__file__).resolve().parents[1] / "tools" / "compare_runs.py"))
 CONFIG = get_case("success").config(epochs=4, snapshot_every=2)
 
 
@@ -22,7 +22,7 @@ def stored(out, d_loss=(0.5, 0.25, 0.125, 0.0625), sample=0.0):
         log.samples.append(np.full((CONFIG.n_eval_samples, 2), sample, np.float32))
         log.d_grid.append(np.zeros((CONFIG.plot_resolution, CONFIG.plot_resolution), np.float32))
         log.metrics.append({"epoch": epoch, "modes": 3, "hq_fraction": 0.5, "reverse_kl": 1.0, "w1": 2.0})
-    return save_run(log, out, provenance("cpu", 1.0, 1))
+    return save_run(log, out, provenance("cpu", 1.0, ["success-seed0"]))
 
 
 def test_identical_runs_compare_identical_whatever_their_provenance(tmp_path, capsys):

@@ -1,5 +1,5 @@
 """Tests of wgan_lib.config and wgan_lib.cases: validation of every field, `--set` parsing,
-round trips and fingerprints, and the cases of the post (reference.md section 1)."""
+round trips and fingerprints, and the cases of the post (book chapter "Sources")."""
 import dataclasses
 import json
 import math
@@ -167,7 +167,7 @@ def test_fingerprint_changes_with_every_field():
 
 # ----------------------------------------------------------------------------- the cases
 
-# reference.md section 1: (decay, lr, n_critic, clip) per case; all WGAN, batch 512, beta_1 0.5.
+# The post's table (book chapter "Sources"): (decay, lr, n_critic, clip) per case; all WGAN, batch 512, beta_1 0.5.
 POST_TABLE = {
     "failure-1": (1e-4, 1e-4, 1, 0.1), "failure-2": (1e-4, 1e-4, 1, 0.01), "failure-3": (1e-4, 1e-2, 1, 0.01),
     "failure-4": (1e-4, 1e-2, 1, 0.1), "failure-5": (1e-4, 1e-3, 1, 0.1), "failure-6": (1e-4, 1e-3, 5, 0.1),
@@ -176,7 +176,7 @@ POST_TABLE = {
 
 
 def test_cases_match_the_post():
-    assert set(CASES) == set(POST_TABLE) | {"standard-gan", "coulomb-gan", "wgan-gp"}
+    assert set(CASES) == set(POST_TABLE) | {"standard-gan", "coulomb-gan", "wgan-gp", "lsgan"}
     for name, (decay, lr, n_critic, clip) in POST_TABLE.items():
         c = get_case(name).config()
         assert (c.loss, c.decay, c.lr, c.n_critic, c.clip) == ("wgan", decay, lr, n_critic, clip), name

@@ -141,9 +141,9 @@ from wgan_lib import CASES, kernels
 from wgan_lib.train import StackTrainer
 configs = [case.config() for name, case in CASES.items()]
 trainer = StackTrainer(configs)
-trainer.begin_epoch()
+epoch = trainer.start_epoch()
 for b in range(3):
-    trainer.train_batch(b)
+    trainer.train_batch(epoch, b)
 torch.save({net: trainer.nets[net]["flat"].detach() for net in "gd"}, sys.argv[1])
 print(kernels.backend())
 """

@@ -1,4 +1,4 @@
-"""Tests of wgan_lib.metrics: the mode metrics of reference.md section 5 and the exact W1.
+"""Tests of wgan_lib.metrics: the mode metrics of the field's protocol (book chapter "Sources") and the exact W1.
 
 Statistical tests use fixed seeds and tolerances derived from the sampling distribution
 (stated next to each); every warning (POT's "numItermax reached" included) is an error here.

@@ -1,6 +1,6 @@
-"""Tests of wgan_lib.optim: Keras 2.1.2 Adam (reference.md section 2).
+"""Tests of wgan_lib.optim: Keras 2.1.2 Adam (book chapter "Sources", Keras's Adam).
 
-The reference below is written from the formulas of reference.md section 2, in NumPy float64:
+The reference below is written from the formulas of the book's chapter "Sources", in NumPy float64:
     update k (0-based): lr_k = lr / (1 + decay * k); t = k + 1;
     lr_t = lr_k * sqrt(1 - beta_2^t) / (1 - beta_1^t);
     m = beta_1 m + (1 - beta_1) g;  v = beta_2 v + (1 - beta_2) g^2;

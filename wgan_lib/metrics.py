@@ -1,4 +1,4 @@
-"""Sample-quality metrics for the 5x5 Gaussian grid (reference.md section 5).
+"""Sample-quality metrics for the 5x5 Gaussian grid (book chapter "Sources", the metric protocol).
 
 Two kinds of number are reported for every snapshot of a generator:
 

@@ -1,6 +1,6 @@
 """Keras 2.1.2's Adam, exactly, for one network (`KerasAdam`) or a stack of runs (`keras_adam_step_`).
 
-Keras and torch.optim.Adam differ in two ways that matter here (reference.md §2):
+Keras and torch.optim.Adam differ in two ways that matter here (book chapter "Sources", Keras's Adam):
 - Keras puts epsilon outside the bias correction: p -= lr_t * m / (sqrt(v) + eps) with
   lr_t = lr_k * sqrt(1 - beta_2^t) / (1 - beta_1^t). Written as torch writes it, with the
   corrected moments, that is p -= lr_k * m_hat / (sqrt(v_hat) + eps / sqrt(1 - beta_2^t)): Keras's

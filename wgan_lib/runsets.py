@@ -196,6 +196,20 @@ def _network_size():
     return tuple(configs)
 
 
+# Does the critic's size decide the shape of its map? The success case (and its unclipped twin)
+# with a larger D and the post's 2 x 64 G, at the post's full schedule.
+CRITIC_SIZES = ((128, 2), (128, 3))
+CRITIC_SIZE_SEEDS = (0, 1, 2)
+
+
+def _critic_size():
+    configs = [CASES["success"].config(case=f"critic-{w}x{d}", seed=s, d_width=w, d_depth=d)
+               for w, d in CRITIC_SIZES for s in CRITIC_SIZE_SEEDS]
+    configs += [CASES["success"].config(case=f"critic-{w}x{d}-noclip", seed=s, d_width=w, d_depth=d, clip=None)
+                for w, d in CRITIC_SIZES[1:] for s in CRITIC_SIZE_SEEDS[:2]]
+    return tuple(configs)
+
+
 def _names(*parts):
     return tuple(parts)
 
@@ -215,6 +229,9 @@ RUN_SETS = {s.name: s for s in [
     RunSet("clip-lr", "clip value against learning rate, three seeds a cell, 100 epochs", _clip_lr(),
            record="metrics", stacks=2),
     RunSet("critic", "the critic study: D's weights at every snapshot, 200 epochs", _critic(), record="weights"),
+    RunSet("critic-size", "the success case with a larger critic (and without clipping), 1000 epochs", _critic_size(),
+           stacks=tuple(tuple(run_name(c) for c in _critic_size() if (c.d_width, c.d_depth) == size)
+                        for size in CRITIC_SIZES)),
     RunSet("sanity", "settings the field uses, away from the post, 60 epochs", _sanity(),
            stacks=(("sanity-std-relu-3x128-lr1e-3-seed0", "sanity-std-relu-3x128-lr1e-4-seed0",
                     "sanity-success-relu-3x128-seed0"),)),
@@ -264,33 +281,38 @@ def book_epochs():
     return value
 
 
-def load(name, results=None, epochs=None, train_missing=True, progress=True):
-    """The stored runs of run set `name`, in the order of its configs (`StoredRun`s).
+def load(name, results=None, epochs=None, train_missing=True, progress=True, where=None):
+    """The stored runs of run set `name` (those whose config `where` accepts, default all), in the
+    order of its configs (`StoredRun`s).
 
     A run that is missing, damaged, or stored for another config is trained on the spot with its
     whole stack, one process (`train_missing`; else a `RunFileError` names it). A stale run (made
     by other training code) is returned with a warning. `epochs` (default $WGAN_BOOK_EPOCHS) cuts
     the schedule, for quick looks."""
+    import sys
+
     from .runner import run_status, train_stacks
     from .store import RunFileError, load_run
 
     run_set = get_run_set(name).with_epochs(epochs if epochs is not None else book_epochs())
     folder = run_set.path(results)
-    statuses = [run_status(folder, c, run_set.record) for c in run_set.configs]
-    todo = [i for i, status in enumerate(statuses) if status not in ("ok", "stale")]
+    wanted = [i for i, c in enumerate(run_set.configs) if where is None or where(c)]
+    todo = [i for i in wanted if run_status(folder, run_set.configs[i], run_set.record) not in ("ok", "stale")]
     if todo:
+        names = ", ".join(run_name(run_set.configs[i]) for i in todo[:3]) + (" ..." if len(todo) > 3 else "")
         if not train_missing:
-            raise RunFileError(f"run set {name!r} in {folder}: {len(todo)} run(s) not stored: "
-                               f"{', '.join(run_name(run_set.configs[i]) for i in todo[:3])}; "
+            raise RunFileError(f"run set {name!r} in {folder}: {len(todo)} run(s) not stored: {names}; "
                                f"run `python -m wgan_lib reproduce {name}`")
         stacks = [stack for stack in run_set.stack_indices() if set(stack) & set(todo)]
+        print(f"{name}: {len(todo)} run(s) not stored for the current code ({names}); training their "
+              f"{len(stacks)} stack(s) for {run_set.configs[todo[0]].epochs} epochs", file=sys.stderr)
         train_stacks(run_set, stacks, results, progress=progress)
-    return [load_run(folder / run_name(c)) for c in run_set.configs]
+    return [load_run(folder / run_name(run_set.configs[i])) for i in wanted]
 
 
 def load_cases(names, results=None):
     """The stored runs of the cases `names` (of the run set 'cases'), in that order."""
-    runs = {r.config.case: r for r in load("cases", results)}
     for name in names:
         get_case(name)
+    runs = {r.config.case: r for r in load("cases", results, where=lambda c: c.case in names)}
     return [runs[name] for name in names]
