@@ -210,6 +210,30 @@ def _critic_size():
     return tuple(configs)
 
 
+# What it takes to learn the grid: from the post's success setting, one change at a time (each
+# rung changes one thing and keeps the rest), five seeds a rung, 200 epochs with a snapshot every 20.
+LADDER_EPOCHS = 200
+LADDER_SEEDS = (0, 1, 2, 3, 4)
+LADDER_RUNGS = {
+    "post": {},
+    "relu": dict(activation="relu"),
+    "3x128": dict(g_width=128, d_width=128, g_depth=3, d_depth=3),
+    "lr1e-3": dict(lr=1e-3),
+    "no-decay": dict(decay=0.0),
+    "beta2-0.9": dict(beta_2=0.9),
+    "ncritic5": dict(n_critic=5),
+    "noise-normal-2d": dict(noise="normal", noise_dim=2),
+    "no-clip": dict(clip=None),
+    "gradient-penalty": dict(loss="wgan-gp", clip=None),
+}
+
+
+def _ladder():
+    return tuple(CASES["success"].config(case=f"ladder-{rung}", seed=seed, epochs=LADDER_EPOCHS, snapshot_every=20,
+                                         **changes)
+                 for rung, changes in LADDER_RUNGS.items() for seed in LADDER_SEEDS)
+
+
 def _names(*parts):
     return tuple(parts)
 
@@ -232,6 +256,8 @@ RUN_SETS = {s.name: s for s in [
     RunSet("critic-size", "the success case with a larger critic (and without clipping), 1000 epochs", _critic_size(),
            stacks=tuple(tuple(run_name(c) for c in _critic_size() if (c.d_width, c.d_depth) == size)
                         for size in CRITIC_SIZES)),
+    RunSet("ladder", "the success setting with one change at a time, five seeds a rung, 200 epochs", _ladder(),
+           stacks=tuple(tuple(f"ladder-{rung}-seed{s}" for s in LADDER_SEEDS) for rung in LADDER_RUNGS)),
     RunSet("sanity", "settings the field uses, away from the post, 60 epochs", _sanity(),
            stacks=(("sanity-std-relu-3x128-lr1e-3-seed0", "sanity-std-relu-3x128-lr1e-4-seed0",
                     "sanity-success-relu-3x128-seed0"),)),
