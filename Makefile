@@ -1,11 +1,13 @@
 # Two commands do everything on a fresh machine:
 #   make book   builds the book from the stored runs (creates .venv first)
-#   make test   runs every test
+#   make test   runs every test (installs the Debian packages the tests need first)
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS=tests/test_site.py
+PYTEST_ARGS ?=
 
-.PHONY: env book test
+.PHONY: env book test system-deps
 env: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -24,5 +26,10 @@ book: env
 	$(VENV)/bin/jupyter-book build book --path-output book -W -n --keep-going
 	@echo "The book is in $(CURDIR)/book/_build/html (open index.html)"
 
-test: env
-	$(PY) -m pytest -q
+# system-deps first: a machine that lacks Chromium, g++ or ninja and may not install them stops
+# here, with the command to run, before the environment is built.
+test: system-deps env
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+system-deps:
+	@tools/system-deps.sh
