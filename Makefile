@@ -18,11 +18,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	install -D -m 644 share/jupyter/lab/settings/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
 
-# Offline HTML build: book/fetch_assets.sh installs the pinned npm packages (npm ci) and
-# copies MathJax, require.js and the widgets manager into book/_assets/vendor/ (gitignored);
-# then every chapter of _toc.yml is executed (jupyter-cache) and built, warnings as errors.
+# Offline HTML build: every chapter of _toc.yml is executed (jupyter-cache) and built, warnings
+# as errors. The book's extension book/_ext/offline_assets.py installs the pinned npm packages
+# (npm ci) and copies MathJax, require.js and the widgets manager into the site on the way;
+# the plain `.venv/bin/jupyter-book build book` builds the same site into ./_build/html.
 book: env
-	book/fetch_assets.sh
 	$(VENV)/bin/jupyter-book build book --path-output book -W -n --keep-going
 	@echo "The book is in $(CURDIR)/book/_build/html (open index.html)"
 
