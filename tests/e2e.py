@@ -26,24 +26,38 @@ def chapters():
     return [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
 
 
-def ensure_assets():
-    """book/fetch_assets.sh (npm ci of the pinned MathJax, require.js and widget manager) once."""
-    if not (BOOK / "_assets" / "vendor" / "_vendor" / "mathjax" / "tex-chtml.js").is_file():
-        subprocess.run([str(BOOK / "fetch_assets.sh")], check=True, cwd=REPO)
+def build_book(source, out, env=None, strict=True):
+    """`jupyter-book build source --path-output out` from the repository root; the result.
 
-
-def build_book(source, out, env=None):
-    """`jupyter-book build` of the book folder `source` into `out`, warnings as errors; the result."""
+    strict: warnings as errors, nitpicky, keep going (as `make book`); else the plain command a
+    user types."""
+    flags = ["-W", "-n", "--keep-going"] if strict else []
     return subprocess.run(
-        [str(VENV_BIN / "jupyter-book"), "build", str(source), "--path-output", str(out), "-W", "-n", "--keep-going"],
+        [str(VENV_BIN / "jupyter-book"), "build", str(source), "--path-output", str(out), *flags],
         cwd=REPO, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
 
 
-def copy_book(dest, chapter_files):
-    """A book folder with the repository's configuration and only `chapter_files` {name: text}."""
+def sphinx_warnings(output):
+    """The Sphinx warnings in a build's output (not the kernels' logging, "[IPKernelApp] WARNING | ...")."""
+    return [line for line in output.splitlines() if "WARNING: " in line]
+
+
+def copy_book(dest, chapter_files, own_assets=False):
+    """A book folder with the repository's configuration and only `chapter_files` {name: text}.
+
+    The book's extension (book/_ext) is the repository's, and so is its copy of the npm packages;
+    own_assets=True copies the extension and the npm lock file into the book instead, so that the
+    build has no npm packages yet."""
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "_config.yml", dest / "_config.yml")
-    (dest / "_assets").symlink_to(BOOK / "_assets")
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    ext = BOOK / "_ext"
+    if own_assets:
+        ext = dest / "_ext"
+        shutil.copytree(BOOK / "_ext", ext, ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(BOOK / name, dest / name)
+    config["sphinx"]["local_extensions"] = {"offline_assets": str(ext)}
+    (dest / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
     names = list(chapter_files)
     toc = {"format": "jb-book", "root": names[0], "chapters": [{"file": n} for n in names[1:]]}
     (dest / "_toc.yml").write_text(yaml.safe_dump(toc))
@@ -76,7 +90,7 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.is_file():
-        raise RuntimeError(f"{CHROMIUM} not found: `.ci/run` installs it (apt-get install chromium)")
+        raise RuntimeError(f"{CHROMIUM} not found: `make test` installs it (tools/system-deps.sh)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from e2e import build_book, chapters, chromium, ensure_assets, serve, BOOK
+from e2e import build_book, chapters, chromium, serve, sphinx_warnings
 
 # Figures (loaded <img> in the page's article) each chapter shows; the animations' frames count
 # as one image each. A chapter whose plot call fails or is dropped changes its count.
@@ -22,15 +22,17 @@ ANIMATIONS = {"success": 1, "clip_slider": 1}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """Build the book into a temporary folder; WGAN_TEST_SITE=<html folder> tests a site already
-    built (by `make book`, say) instead."""
+    """Build the book as a reader would, with the plain `jupyter-book build book` from the repository
+    root (into a temporary folder: --path-output), nothing fetched before it; WGAN_TEST_SITE=<html
+    folder> tests a site already built (by `make book`, say) instead."""
     if os.environ.get("WGAN_TEST_SITE"):
         html = Path(os.environ["WGAN_TEST_SITE"])
     else:
-        ensure_assets()
         out = tmp_path_factory.mktemp("site")
-        result = build_book(BOOK, out)
+        result = build_book("book", out, strict=False)
+        output = result.stdout + result.stderr
         assert result.returncode == 0, f"jupyter-book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        assert not sphinx_warnings(output), sphinx_warnings(output)
         html = out / "_build" / "html"
     with serve(html) as url, chromium() as browser:
         yield html, url, browser
