@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
 VENV_BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
-# The flags that work in these containers (reference.md section 6).
+# The flags that work in containers without a display or network: no sandbox (root), no GPU, no
+# background requests to other hosts.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
 
@@ -23,7 +24,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 def chapters():
     """Every chapter of _toc.yml, in order (names without .md)."""
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    return [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
+    entries = [entry for part in toc["parts"] for entry in part["chapters"]] if "parts" in toc else toc["chapters"]
+    return [toc["root"]] + [entry["file"] for entry in entries]
 
 
 def build_book(source, out, env=None, strict=True):

@@ -68,8 +68,8 @@ def test_moving_the_slider_shows_the_stored_frame_for_that_clip(explorer_kernel)
     # The frame shown is the stored run's last snapshot for clip 0.01, drawn afresh from its folder.
     expected = _run(nb, client, (
         "from wgan_lib.interactive import render_png\nfrom wgan_lib.store import load_run\n"
-        "from wgan_lib.chapters import results_dir\n"
-        "print(hashlib.sha256(render_png(load_run(results_dir() / 'clip-0.01-seed0'))).hexdigest())")).strip()
+        "from wgan_lib.runsets import results_dir\n"
+        "print(hashlib.sha256(render_png(load_run(results_dir() / 'studies' / 'clip-0.01-seed0'))).hexdigest())")).strip()
     assert after["image"] == expected
 
 
@@ -91,16 +91,16 @@ def test_the_train_button_trains_a_live_run_with_the_slider_clip(explorer_kernel
 
 
 def test_a_chapter_trains_a_missing_stored_run(tmp_path, monkeypatch):
-    """An empty results folder: the chapter trains its run (1 epoch here) and draws it."""
+    """An empty results folder: the chapter trains its runs' stack (1 epoch here) and draws them."""
     monkeypatch.setenv("WGAN_RESULTS", str(tmp_path))
     monkeypatch.setenv("WGAN_BOOK_EPOCHS", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    nb, client = _client("success")
+    nb, client = _client("critic")
     client.execute()
-    stored = list(tmp_path.glob("success-seed0-*/run.json"))
-    assert len(stored) == 1
+    stored = sorted(p.parent.name.rsplit("-seed", 1)[0] for p in tmp_path.glob("critic/*-seed0-*/run.json"))
+    assert stored == ["failure-2", "success", "wgan-gp"]
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
                       if o["output_type"] == "stream")
-    assert "training 1 run(s) for 1 epochs" in printed
+    assert "critic: 3 run(s) not stored for the current code" in printed and "for 1 epochs" in printed
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     assert images

@@ -1,6 +1,11 @@
 """The built site as a reader sees it: every page opened in headless Chromium from a local server.
 
-The book is built once (from the stored runs, into a temporary folder) for the whole module.
+The book is built once (from the stored runs, into a temporary folder) for the whole module. Each
+page must load offline without a console error or a failed request, show its figures and typeset
+its math, and keep the display rules a reader at a 1280 px window relies on: every table cell
+padded, no figure shown below 75 % of its drawn width (tests/test_figures_tables.py checks that
+figure text is drawn at 9.5 pt or more at 100 dpi: at 75 % that is 9.9 px), and no control that
+does nothing (the static pages hold no live widget; the animations' sliders work, tested below).
 """
 import os
 import re
@@ -85,6 +90,7 @@ def test_page_loads_offline_with_its_figures_and_math(site, name):
         assert raw_math == 0 and typeset > 0, f"{name}: {typeset} formulas typeset, {raw_math} left raw"
         mathjax_src = page.eval_on_selector("script[src*='mathjax']", "s => s.src")
         assert urlparse(mathjax_src).netloc == urlparse(url).netloc
+        check_display_rules(page, name)
         page.screenshot(path=str(html / f"screenshot-{name}.png"), full_page=True)
         assert (html / f"screenshot-{name}.png").stat().st_size > 10_000
     finally:
@@ -113,16 +119,29 @@ def test_animation_slider_changes_the_frame(site, name):
         page.close()
 
 
-def test_static_widget_is_rendered_from_local_files(site):
-    """The clip explorer's saved widget state is drawn by the local widget manager (no kernel)."""
+def check_display_rules(page, name):
+    paddings = page.eval_on_selector_all(
+        "article table td, article table th",
+        "els => els.map(e => { const s = getComputedStyle(e); return [parseFloat(s.paddingLeft), parseFloat(s.paddingRight), e.textContent.slice(0, 30)]; })")
+    cramped = [p for p in paddings if p[0] < 4 or p[1] < 4]
+    assert not cramped, f"{name}: table cells without padding: {cramped[:5]}"
+    scales = page.eval_on_selector_all(
+        "article img", "imgs => imgs.filter(i => i.naturalWidth > 0).map(i => "
+        "[i.getBoundingClientRect().width / i.naturalWidth, i.naturalWidth, i.getAttribute('alt') || i.src.slice(0, 40)])")
+    shrunk = [s for s in scales if s[0] < 0.75]
+    assert not shrunk, f"{name}: figures shown below 75 % of their drawn width: {shrunk}"
+    widgets = page.eval_on_selector_all("article [class*='widget']", "els => els.length")
+    loose_sliders = page.eval_on_selector_all("article input[type=range]", "els => els.filter(e => !e.closest('div.animation')).length")
+    assert widgets == 0 and loose_sliders == 0, f"{name}: {widgets} widget elements, {loose_sliders} sliders outside an animation"
+
+
+def test_the_static_clip_page_shows_the_animation_and_no_dead_widget(site):
+    """The clip explorer needs a kernel: the static page shows its animation and no widget."""
     html, url, browser = site
     page, errors, failed, foreign = open_page(browser, url, "clip_slider")
     try:
-        page.wait_for_selector(".widget-slider", timeout=20_000)
-        shown = page.eval_on_selector_all(
-            "img.widget-image", "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
-        assert shown == 1  # the stored run's frame; the live run's image stays hidden until trained
-        assert page.locator(".widget-button").count() == 1
+        assert page.locator("div.animation").count() == 1
+        assert page.locator(".widget-slider, .widget-button, .jupyter-widgets").count() == 0
         assert not foreign and not failed and not errors
     finally:
         page.close()

@@ -307,6 +307,14 @@ def book_epochs():
     return value
 
 
+def prose_check(condition, what):
+    """Stop the book's build when the stored runs no longer say what a chapter's prose says (`what`),
+    so that a regeneration cannot leave a sentence stale. Skipped for quick looks at a cut schedule
+    ($WGAN_BOOK_EPOCHS), whose runs the prose does not describe."""
+    if book_epochs() is None and not condition:
+        raise AssertionError(f"the prose says {what}, and the stored runs no longer do")
+
+
 def load(name, results=None, epochs=None, train_missing=True, progress=True, where=None):
     """The stored runs of run set `name` (those whose config `where` accepts, default all), in the
     order of its configs (`StoredRun`s).

@@ -62,6 +62,16 @@ def show(*items):
             display(item)
 
 
+def data_note(*run_sets):
+    """A line under a figure: where its runs' numbers are, as a CSV of the site and by run set."""
+    from IPython.display import HTML
+
+    sets = ", ".join(f"<code>{html.escape(name)}</code>" for name in run_sets)
+    return HTML(f'<p class="data-note">The numbers behind this: <a href="runs.csv">runs.csv</a> (every stored run, '
+                f"one row per snapshot; here the run set{'s' if len(run_sets) > 1 else ''} {sets}), "
+                f"or the run folders under <code>results/</code>.</p>")
+
+
 def fmt(value, spec):
     """`value` formatted by `spec`, or a dash for None and non-finite numbers."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -313,6 +323,14 @@ def claims_table(results):
         rows.append([c.topic, c.translation, c.form, measured, r.verdict, field])
     return Table(["claim", "the post's words", "measurable form", "measured (mean ± s.e. over seeds)",
                   "verdict", "by the field's criterion"], rows)
+
+
+def verdicts_table(results):
+    """The claims table in short: each claim's verdict by the post's words and by the field's."""
+    rows = [[r.claim.topic, f"{r.verdict}" + (f" ({r.k} of {r.n} seeds)" if r.claim.criterion else ""),
+             DASH if r.field_met is None else f"{r.field_verdict} ({sum(r.field_met)} of {len(r.field_met)})"]
+            for r in results]
+    return Table(["the post's claim", "by its own words", "by the field's criterion"], rows)
 
 
 def claim_seeds_table(results):
