@@ -160,7 +160,7 @@ def stored_template(tmp_path_factory):
         trainer.train()
     finally:
         torch.set_num_threads(n)
-    return save_run(trainer.logs[0], tmp_path_factory.mktemp("prop"), provenance("cpu", 0.0, 1))
+    return save_run(trainer.logs[0], tmp_path_factory.mktemp("prop"), provenance("cpu", 0.0, [run_name(trainer.logs[0].config)]))
 
 
 def _paths(record, prefix=()):

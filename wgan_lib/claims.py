@@ -20,8 +20,6 @@ says so beside the verdicts (`Criterion.separates`).
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import measures
 from .summary import field_success, mean_and_error
 
@@ -289,7 +287,3 @@ def criteria_in_use(claims=CLAIMS):
 def all_runs(runs_by_setting):
     return [run for runs in runs_by_setting.values() for run in runs]
 
-
-def share(values):
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    return float(np.mean(values)) if values else math.nan

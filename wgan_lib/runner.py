@@ -21,7 +21,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .losses import LOSSES
-from .store import RUN_JSON, code_fingerprint, load_status, provenance, run_name, save_run
+from .store import code_fingerprint, load_status, provenance, run_name, save_run
 
 CHECKPOINT_DIR = ".checkpoints"
 LOCK_DIR = ".locks"
@@ -300,6 +300,3 @@ def train_and_store(configs, folder, device="cpu", progress=False, checkpoint_ev
                           threads=None, checkpoint_every=checkpoint_every, progress=progress, force=True)
     return [(Path(folder) / name, s, e, r) for name, s, e, r in results]
 
-
-def is_run_folder(path):
-    return (Path(path) / RUN_JSON).is_file()
