@@ -214,7 +214,8 @@ def test_reproduce_critic_records_d_weights(tmp_path):
 
     assert main(["reproduce", "critic", "--epochs", "1", "--jobs", "2", "--quiet", "--results", str(tmp_path)]) == 0
     run_set = get_run_set("critic").with_epochs(1)
-    runs = [load_run(tmp_path / "critic" / run_name(c)) for c in run_set.configs]
+    runs = [load_run(run_set.path(tmp_path) / run_name(c)) for c in run_set.configs]
+    assert run_set.path(tmp_path).name == "critic-1ep"
     assert [r.config.case for r in runs] == ["success", "failure-2", "wgan-gp"]
     for run in runs:
         assert run.d_weights.shape == (1, (2 + 1) * 64 + (64 + 1) * 64 + 64 + 1)

@@ -97,7 +97,7 @@ def test_a_chapter_trains_a_missing_stored_run(tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     nb, client = _client("critic")
     client.execute()
-    stored = sorted(p.parent.name.rsplit("-seed", 1)[0] for p in tmp_path.glob("critic/*-seed0-*/run.json"))
+    stored = sorted(p.parent.name.rsplit("-seed", 1)[0] for p in tmp_path.glob("critic-1ep/*-seed0*/run.json"))
     assert stored == ["failure-2", "success", "wgan-gp"]
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
                       if o["output_type"] == "stream")

@@ -181,12 +181,13 @@ def test_load_without_training_names_what_is_missing(tiny_set):
         load("tiny-test", results, train_missing=False)
 
 
-def test_with_epochs_names_the_runs_apart_and_keeps_the_stacks():
-    cases = get_run_set("cases")
-    short = cases.with_epochs(3)
-    assert all(c.epochs == 3 for c in short.configs)
-    assert not {run_name(c) for c in short.configs} & {run_name(c) for c in cases.configs}
-    assert short.stack_indices() == cases.stack_indices()
+def test_with_epochs_keeps_the_stacks_in_a_folder_of_its_own():
+    for name in ("cases", "seeds"):
+        full = get_run_set(name)
+        short = full.with_epochs(3)
+        assert all(c.epochs == 3 for c in short.configs)
+        assert short.stack_indices() == full.stack_indices()
+        assert short.path("/r") != full.path("/r") and short.path("/r").name == f"{name}-3ep"
 
 
 def test_a_full_run_edited_to_claim_no_snapshots_is_damaged(tiny_set):

@@ -67,15 +67,15 @@ class RunSet:
         return stacks + [[i] for i in range(len(self.configs)) if i not in named]
 
     def with_epochs(self, epochs):
-        """The same set with every run's schedule cut to `epochs` (tests and quick looks); its runs
-        are named apart from the full ones (`store.run_name`)."""
+        """The same set with every run's schedule cut to `epochs` (tests and quick looks), in a folder
+        of its own (`<folder>-<epochs>ep`), so that it never replaces the full runs."""
         if epochs is None:
             return self
         configs = tuple(c.replace(epochs=epochs, snapshot_epochs=tuple(e for e in c.snapshot_epochs if e < epochs))
                         for c in self.configs)
         stacks = self.stacks if isinstance(self.stacks, int) else tuple(
             tuple(run_name(configs[i]) for i in stack) for stack in self.stack_indices())
-        return RunSet(self.name, self.description, configs, self.record, stacks, self.folder)
+        return RunSet(self.name, self.description, configs, self.record, stacks, f"{self.path_name}-{epochs}ep")
 
 
 def results_dir(results=None):
