@@ -320,3 +320,38 @@ def claims_table(results):
         field = DASH if r.field_met is None else f"{r.field_verdict} ({sum(r.field_met)} of {len(r.field_met)})"
         rows.append([c.topic, measured, r.verdict, field])
     return Table(["claim", "measured (mean ± s.e. over seeds)", "verdict", "by the field's criterion"], rows)
+
+
+def verdicts_table(results):
+    """The claims table in short: each claim's verdict by the post's words and by the field's."""
+    rows = [[r.claim.topic, f"{r.verdict}" + (f" ({r.k} of {r.n} seeds)" if r.claim.criterion else ""),
+             DASH if r.field_met is None else f"{r.field_verdict} ({sum(r.field_met)} of {len(r.field_met)})"]
+            for r in results]
+    return Table(["the post's claim", "by its own words", "by the field's criterion"], rows)
+
+
+def claim_seeds_table(results):
+    """Each claim's measured quantity seed by seed (a check mark where the seed came out as the post
+    says), so that a reader sees what the means and counts of `claims_table` are made of."""
+    n = max((len(r.runs) for r in results), default=0)
+    rows = []
+    for r in results:
+        if r.claim.criterion is None:
+            continue
+        cells = [f"{fmt(v, '.3g')} {'✓' if ok else '✗'}" for v, ok in zip(r.values, r.met)]
+        seeds = [str(run.config.seed) for run in r.runs]
+        rows.append([r.claim.topic, r.claim.criterion.label, ", ".join(seeds), *cells, *[""] * (n - len(cells))])
+    return Table(["claim", "measured", "seeds", *[f"run {k + 1}" for k in range(n)]], rows,
+                 caption="✓: the seed came out as the post says; ✗: it did not")
+
+
+def criteria_table(criteria, runs):
+    """How many of `runs` meet each criterion ({label: Criterion}); a criterion met by every run or
+    by none separates nothing."""
+    from .claims import separates
+
+    rows = []
+    for label, criterion in criteria.items():
+        k, n = separates(criterion, runs)
+        rows.append([label, f"{k} of {n}", "separates nothing" if k in (0, n) else "separates"])
+    return Table(["criterion (by its measure)", "runs that meet it", ""], rows)
