@@ -213,13 +213,19 @@ class _InProcess:
 
 
 def _pool_worker():
-    """How each process of a local pool starts: one torch thread (train_stack sets it again), and
-    deaf to Ctrl-C, which the parent handles by stopping its workers (a worker that caught it
-    itself would print a traceback and could start the next stack)."""
+    """How each process of a local pool starts: one torch thread (train_stack sets it again); deaf
+    to Ctrl-C, which the parent handles by stopping its workers (a worker that caught it itself
+    would print a traceback and could start the next stack); and tqdm's lock a thread lock: its
+    default, a multiprocessing lock, is a named semaphore that a stopped worker would leave
+    registered, and the resource tracker would warn about it (the workers show no bars)."""
+    import threading
+
     import torch
+    from tqdm.std import tqdm
 
     torch.set_num_threads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tqdm.set_lock(threading.RLock())
 
 
 def executor(jobs=1, scheduler=None):
