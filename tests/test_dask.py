@@ -31,7 +31,7 @@ from distributed import Client, LocalCluster
 
 from wgan_lib import Config, load_run
 from wgan_lib.cli import main
-from wgan_lib.runner import CHECKPOINT_DIR, reproduce, stack_key
+from wgan_lib.runner import CHECKPOINT_DIR, reproduce, stack_key, train_stack
 from wgan_lib.runsets import RUN_SETS, RunSet, get_run_set
 from wgan_lib.store import run_name
 
@@ -170,6 +170,15 @@ def test_an_unreachable_scheduler_is_one_line_and_status_2(two_stacks, tmp_path,
     assert captured.err.splitlines()[-1].startswith(f"error: cannot reach the Dask scheduler at '{address}'")
     assert len([line for line in captured.err.splitlines() if line.startswith("error")]) == 1
     assert stored_names(two_stacks.path(tmp_path)) == []
+
+
+def test_a_worker_with_other_training_code_refuses_the_stack(two_stacks, tmp_path):
+    """What a worker does when the submitter's code fingerprint (sent with every stack) is not its
+    own: it trains and stores nothing, and says why."""
+    with pytest.raises(RuntimeError, match=r"this worker's training code \(fingerprint \w{12}\) differs from the "
+                                           r"submitter's \(000000000000\): install the same version"):
+        train_stack(tmp_path, list(two_stacks.configs[:1]), code="0" * 64)
+    assert list(tmp_path.iterdir()) == []
 
 
 @contextlib.contextmanager
