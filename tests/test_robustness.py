@@ -313,7 +313,9 @@ def test_ctrl_c_stops_reproduce_jobs_2_and_its_workers_and_a_rerun_resumes_both_
     processes. The workers ignore it; the parent stops them, prints one line and exits 130, each
     stack's checkpoint kept and no process left. The same command then resumes both stacks and
     stores the runs of an uninterrupted training, bit for bit."""
-    run_set = RunSet("robust-jobs", "", (tiny(case="jobs", epochs=12), tiny(case="jobs", epochs=12, seed=1)),
+    # 30 epochs a stack (seconds here): both stacks train at once for a while, however late the
+    # second worker process starts.
+    run_set = RunSet("robust-jobs", "", (tiny(case="jobs", epochs=30), tiny(case="jobs", epochs=30, seed=1)),
                      stacks=2)
     results = tmp_path / "results"
     args = ["reproduce", run_set.name, "--jobs", "2", "--checkpoint-every", "1", "--results", str(results), "--quiet"]
@@ -332,7 +334,7 @@ def test_ctrl_c_stops_reproduce_jobs_2_and_its_workers_and_a_rerun_resumes_both_
     assert _group_is_gone(proc.pid), "a worker process outlived the interrupted command"
     kept = checkpoint_epochs(results / run_set.name)
     assert sorted(kept) == sorted(seen) and all(kept[name] >= seen[name] for name in seen)
-    assert all(epoch < 12 for epoch in kept.values())
+    assert all(epoch < 30 for epoch in kept.values())
     assert run_folders(results / run_set.name) == []
 
     rerun = start_with_set(run_set, args, tmp_path)

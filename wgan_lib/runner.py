@@ -124,12 +124,19 @@ def _remove_leftovers(folder, names, ckpt):
             path.unlink(missing_ok=True)
 
 
+def _say(line):
+    """One line on stderr in one write: the workers of a pool share the parent's stderr, and
+    print's separate write of the newline let two workers' lines run together."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def _acquire(lock, name):
     """Take `lock`; say so on stderr when another process holds it and this one has to wait."""
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        print(f"{name}: locked by another process (training it); waiting", file=sys.stderr)
+        _say(f"{name}: locked by another process (training it); waiting")
         lock.acquire(timeout=LOCK_TIMEOUT_S)
 
 
@@ -173,9 +180,9 @@ def train_stack(folder, configs, record="snapshots", device="cpu", threads=1, ch
         if ckpt.exists():
             try:
                 trainer.load_state_dict(torch.load(ckpt, weights_only=True, map_location="cpu"))
-                print(f"resuming {len(configs)} run(s) from {ckpt} at epoch {trainer.epoch}", file=sys.stderr)
+                _say(f"resuming {len(configs)} run(s) from {ckpt} at epoch {trainer.epoch}")
             except Exception as err:  # noqa: BLE001 - a damaged checkpoint is worth a warning, never a crash
-                print(f"warning: ignoring unreadable checkpoint {ckpt}: {err}", file=sys.stderr)
+                _say(f"warning: ignoring unreadable checkpoint {ckpt}: {' '.join(str(err).split())}")
                 trainer = StackTrainer(configs, device=device, progress=progress, record_weights=record == "weights")
         every = checkpoint_every or DEFAULT_CHECKPOINT_EVERY
 
