@@ -405,5 +405,5 @@ def test_reproduce_with_scheduler_against_workers_started_by_hand_equals_jobs_2(
     local = _cli([*command, "--jobs", "2", "--results", str(tmp_path / "local")], tmp_path)
     assert local.returncode == 0, local.stderr
     for results in ("cluster", "local"):
-        assert stored_names(tmp_path / results / "cases") == expected
-    assert_identical(tmp_path / "local" / "cases", tmp_path / "cluster" / "cases", 11)
+        assert stored_names(run_set.path(tmp_path / results)) == expected
+    assert_identical(run_set.path(tmp_path / "local"), run_set.path(tmp_path / "cluster"), 11)
