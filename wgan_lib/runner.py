@@ -9,7 +9,7 @@ the provenance records). Stacks go to an executor: this process (`jobs=1`), a sp
 `concurrent.futures.ProcessPoolExecutor` (`jobs=N`), or a `dask.distributed.Client`
 (`scheduler=ADDRESS`), which offer the same `submit` interface; the stacks of every set named in
 one `reproduce` go to it together, longest first. Workers write into the results folder under
-per-run file locks (fcntl locks: the system releases them when a worker dies) with atomic writes,
+per-run file locks (flock locks: the system releases them when a worker dies) with atomic writes,
 and checkpoint their stack every few epochs, so a stack whose worker died resumes from its
 checkpoint when it is submitted again: Dask does that by itself for a task whose worker died, and
 `retries` more times for a task that raised. A worker refuses a stack when its training code
