@@ -92,7 +92,7 @@ def cmd_reproduce(args):
     shard = parse_shard(args.shard) if args.shard else None
     return reproduce(names, args.results, check=args.check, jobs=args.jobs, shard=shard, scheduler=args.scheduler,
                      device=device, epochs=args.epochs, progress=not args.quiet,
-                     checkpoint_every=args.checkpoint_every)
+                     checkpoint_every=args.checkpoint_every, only=args.only)
 
 
 def cmd_export(args):
@@ -158,13 +158,18 @@ def build_parser():
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 
-    rep = sub.add_parser("reproduce", help="train (or --check) the named run sets into the results folder")
+    rep = sub.add_parser("reproduce", help="train (or --check) the named run sets into the results folder",
+                         allow_abbrev=False)  # not inherited from the main parser
     rep.add_argument("sets", nargs="*", metavar="NAME", help="run sets (see `list`; default: all)")
     rep.add_argument("--check", action="store_true", help="only list missing, stale and damaged runs")
     rep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="train N stacks at once in N single-threaded local processes")
     rep.add_argument("--scheduler", metavar="ADDRESS", help="train the stacks on the Dask cluster at ADDRESS "
-                     "(for example tcp://127.0.0.1:8786); its workers need this package and the results folder")
+                     "(for example tcp://127.0.0.1:8786); its workers (one thread each: dask worker --nthreads 1) "
+                     "need this package and the results folder at the same path (docs/cluster.md)")
+    rep.add_argument("--only", nargs="+", metavar="RUN", help="only these runs (run names such as success-seed0, "
+                     "or case names such as success): each is checked, and trained with the other runs of its "
+                     "stack (a run's bits depend on its stack)")
     rep.add_argument("--shard", metavar="K/N", help="only the K-th (0-based) of N shares of the stacks to train")
     rep.add_argument("--results", type=Path, default=None, help="results folder (default: results/ of the "
                      "repository, or $WGAN_RESULTS)")
