@@ -223,7 +223,7 @@ def _edited(name, old, new):
 
 
 def test_fingerprint_of_the_package_files_is_the_default():
-    assert code_fingerprint(_sources()) == code_fingerprint()
+    assert code_fingerprint(sources=_sources()) == code_fingerprint()
     assert len(code_fingerprint()) == 64
 
 
@@ -238,7 +238,7 @@ def test_fingerprint_of_the_package_files_is_the_default():
      "def _int_at_least(name, value, low):\n    assert low >= 0\n"),
 ])
 def test_fingerprint_ignores_what_cannot_change_a_stored_number(name, old, new):
-    assert code_fingerprint(_edited(name, old, new)) == code_fingerprint()
+    assert code_fingerprint(sources=_edited(name, old, new)) == code_fingerprint()
 
 
 @pytest.mark.parametrize("name, old, new", [
@@ -249,7 +249,7 @@ def test_fingerprint_ignores_what_cannot_change_a_stored_number(name, old, new):
     ("optim.py", "def ", "def _helper():\n    return 0\n\n\ndef "),
 ])
 def test_fingerprint_changes_with_any_other_edit(name, old, new):
-    assert code_fingerprint(_edited(name, old, new)) != code_fingerprint()
+    assert code_fingerprint(sources=_edited(name, old, new)) != code_fingerprint()
 
 
 def test_a_runs_fingerprint_covers_its_own_loss_and_not_the_others():
