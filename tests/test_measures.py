@@ -116,8 +116,11 @@ def test_uniform_noise_over_the_plot_passes_near_every_centre_and_covers_modes_b
     assert counts.mean() == pytest.approx(25 * p, abs=0.5)
     assert counts.std() == pytest.approx(math.sqrt(25 * p * (1 - p)), rel=0.25)
     assert hq.mean() == pytest.approx(25 * math.pi * 0.15 ** 2 / 144, rel=0.1)  # 1.2 % high quality
-    uniform = np.random.default_rng(3).uniform(-6, 6, (2500, 2))
-    assert measures.centres_passed(uniform) == 25  # 13.6 expected within 0.5 of each centre
+    # Each centre expects 2500 * pi 0.5^2 / 144 = 13.6 samples within 0.5; it has fewer than 5 with
+    # probability 0.0024 (Poisson), so all 25 centres are passed near in about 94 % of draws.
+    draws = np.random.default_rng(3).uniform(-6, 6, (400, 2500, 2))
+    share = np.mean([measures.centres_passed(d) == 25 for d in draws])
+    assert share == pytest.approx(0.94, abs=0.04)
 
 
 def test_drift_of_hand_made_samples():

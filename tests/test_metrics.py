@@ -4,7 +4,6 @@ Statistical tests use fixed seeds and tolerances derived from the sampling distr
 (stated next to each); every warning (POT's "numItermax reached" included) is an error here.
 """
 import math
-import time
 
 import numpy as np
 import pytest
@@ -197,19 +196,16 @@ def test_w1_huge_coordinates():
     assert wasserstein1([[1e300, 0.0]], [[-1e300, 0.0]]) == pytest.approx(2e300, rel=1e-12)
 
 
-def test_w1_2500_points_is_fast_and_optimal():
+def test_w1_2500_points_is_optimal():
     # The protocol's size; a collapsed cloud vs the grid needed the most simplex iterations
     # (~86k, close to POT's default 100k limit). Any POT warning fails this test.
     real = sample_grid(100, generator=torch.Generator().manual_seed(5))
     fake = 1e-3 * np.random.default_rng(5).standard_normal((2500, 2))
-    start = time.perf_counter()
     w1 = wasserstein1(fake, real)
-    elapsed = time.perf_counter() - start
     # Mass at the origin: W1 = mean distance of the real points to (0, 0) (~3.75), up to
     # the 1e-3 spread of the fake cloud.
     mean_norm = np.linalg.norm(real.double().numpy(), axis=1).mean()
     assert abs(w1 - mean_norm) < 5e-3
-    assert elapsed < 10.0
 
 
 def test_w1_refuses_early_stop(monkeypatch):

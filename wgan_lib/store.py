@@ -369,9 +369,10 @@ def load_run(path, warn_stale=True):
     if record["status"] not in RUN_STATUSES:
         raise RunFileError(f"{json_path}: status must be one of {', '.join(RUN_STATUSES)}; got {record['status']!r}")
     snapshots = record["snapshots"]
-    if not (isinstance(snapshots, list) and all(isinstance(m, dict) and isinstance(m.get("epoch"), int)
-                                                for m in snapshots)):
-        raise RunFileError(f"{json_path}: snapshots must be a list of {{epoch, metric: number}} records")
+    if not (isinstance(snapshots, list) and all(
+            isinstance(m, dict) and type(m.get("epoch")) is int
+            and all(v is None or type(v) in (int, float) for v in m.values()) for m in snapshots)):
+        raise RunFileError(f"{json_path}: snapshots must be a list of {{epoch, metric: number or null}} records")
     try:
         config = Config.from_dict(record["config"])
     except (ConfigError, TypeError, AttributeError) as err:  # ConfigError is a ValueError
