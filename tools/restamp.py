@@ -50,6 +50,7 @@ def main(argv=None):
     parser.add_argument("--new", type=Path, required=True)
     parser.add_argument("--old-commit", required=True)
     parser.add_argument("--new-commit", required=True)
+    parser.add_argument("--note", default="", help="how the compared runs were made (for example, cut to N epochs)")
     parser.add_argument("results", type=Path)
     args = parser.parse_args(argv)
 
@@ -68,11 +69,17 @@ def main(argv=None):
 
     record_path = args.results / RECORD
     record = json.loads(record_path.read_text()) if record_path.exists() else []
-    entry = {"old_commit": args.old_commit, "new_commit": args.new_commit, "date": time.strftime("%Y-%m-%d"),
+    entry = {"old_commit": args.old_commit, "new_commit": args.new_commit, "note": args.note,
              "compared": compared, "identical": identical}
-    record.append(entry)
-    proof = (f"{RECORD}[{len(record) - 1}]: {identical} runs trained by the old code ({args.old_commit[:8]}) and "
-             f"by the new ({args.new_commit[:8]}) on one machine were identical bit for bit")
+    # The same proof, applied again to runs stored since (say, a run set that finished training
+    # later), keeps its one entry.
+    same = [i for i, e in enumerate(record) if {k: e.get(k) for k in entry} == entry]
+    if not same:
+        record.append({**entry, "date": time.strftime("%Y-%m-%d")})
+    index = same[0] if same else len(record) - 1
+    proof = (f"{RECORD}[{index}]: {identical} runs trained by the old code ({args.old_commit[:8]}) and "
+             f"by the new ({args.new_commit[:8]}) on one machine were identical bit for bit"
+             + (f" ({args.note})" if args.note else ""))
     counts = {}
     for run_json in sorted(args.results.rglob(RUN_JSON)):
         folder = run_json.parent
