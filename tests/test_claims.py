@@ -118,3 +118,24 @@ def test_every_claim_names_a_setting_with_runs_and_a_rule():
         assert claim.setting in settings and claim.rule in claims.RULES
         assert claim.words and claim.translation and claim.form and claim.why
         assert (claim.criterion is None) == (claim.rule == "undecidable")
+
+
+def test_findings_follow_the_verdicts():
+    """The introduction's and the README's findings are made from the verdicts, so they change with them."""
+    def results_for(failure_2_samples, big_share):
+        success = [fake_run(seed=s) for s in range(5)]
+        by_setting = {"success": success, "failure-2": [fake_run(failure_2_samples, case="failure-2", seed=s)
+                                                         for s in range(5)],
+                      "no-clip": [fake_run(case="no-clip-2", seed=0), fake_run(ONE_CENTRE, case="no-clip-1", seed=1)]}
+        results = claims.evaluate(by_setting)
+        return "\n".join(claims.findings(results, claims.all_runs(by_setting), 0.05, big_share))
+
+    text = results_for(NEAR_EVERY_CENTRE, 0.9)
+    assert "5 of 5 seeds $G$ passes near every one of the 25 centres (reproduced)" in text
+    assert "does not separate the success from failure 2**" in text  # failure 2's G passed near every centre
+    assert "0 of 12 runs have at least 20 modes" in text and "have 5.0 %" in text
+    assert "They do with a larger critic at the same clip (3 x 128: 0.90)" in text
+    text = results_for(ONE_CENTRE, 0.6)
+    assert "**Its criterion separates the success from every failure**" in text
+    assert "Nor with a larger critic at the same clip (3 x 128: 0.60)" in text
+    assert text.count("\n- ") == 5

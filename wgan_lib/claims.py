@@ -284,6 +284,63 @@ def criteria_in_use(claims=CLAIMS):
     return seen
 
 
+def larger_critic(results=None, train_missing=True):
+    """The success setting with a 3 x 128 critic at the same clip (run set `critic-size`): its runs,
+    and the mean tangential share of their D at the last snapshot (the success-d-radial measure)."""
+    from .runsets import load
+
+    runs = [r for r in load("critic-size", results, train_missing=train_missing) if r.config.case == "critic-128x3"]
+    return runs, sum(tangential_share(r) for r in runs) / len(runs)
+
+
 def all_runs(runs_by_setting):
     return [run for runs in runs_by_setting.values() for run in runs]
 
+
+
+def findings(results, every_run, uniform_hq, larger_critic_share):
+    """The findings, one Markdown bullet each, from the claims' `results` (`evaluate`), every run of
+    the post's settings, the high-quality share of samples spread evenly over the plot (the chance
+    level, `measures.uniform_mode_counts`) and the tangential share of D with a 3 x 128 critic at
+    the success's clip (run set `critic-size`). The introduction and the README both print these,
+    so the words and the numbers change together when the runs do."""
+    import numpy as np
+
+    result = {r.claim.key: r for r in results}
+    g, radial, drift = result["success-g"], result["success-d-radial"], result["failure-6-drift"]
+    growth, table, pair = result["no-clip-growth"], result["no-clip-table"], result["no-clip-pair"]
+    like_success = [f"failure {k}" for k in range(1, 7) if result[f"failure-{k}"].verdict == "not reproduced"]
+    partly = [f"failure {k}" for k in range(1, 7) if result[f"failure-{k}"].verdict == "partly"]
+    field_k, field_n = separates(FIELD, every_run)
+    last = [r.metrics[-1] if r.status == "completed" and r.metrics else {} for r in every_run]
+    median_hq = 100 * float(np.median([m.get("hq_fraction", 0.0) for m in last]))
+    radial_share = radial.mean_and_error[0]
+    bullets = [
+        f"**The post's success, taken at its word, reproduces**: in {g.k} of {g.n} seeds $G$ passes near every "
+        f"one of the 25 centres ({g.verdict}).",
+        ("**But its own criterion does not separate the success from " + ", ".join(like_success) + "**: there "
+         "too $G$ passes near every centre in most seeds"
+         + (f" (and in some seeds of {', '.join(partly)})" if partly else "")
+         + ". What the post saw as the line between failure and success is not in our runs."
+         if like_success or partly else
+         "**Its criterion separates the success from every failure**, as the post says."),
+        f"**By the field's measure no setting of the post learns the grid.** {field_k} of {field_n} runs have at "
+        f"least 20 modes and half of their samples near a centre; the median run has {median_hq:.1f} % of its "
+        f"samples within three standard deviations of a centre, where samples spread evenly over the plot have "
+        f"{100 * uniform_hq:.1f} %. The post's success is a $G$ spread thinly over the grid."
+        if field_k == 0 else
+        f"**By the field's measure {field_k} of {field_n} runs learn the grid** (at least 20 modes and half of "
+        f"their samples near a centre); the median run has {median_hq:.1f} % of its samples near a centre.",
+        f"**$D$'s contours do not radiate from the centre** in our clipped critic ({radial.verdict}; tangential "
+        f"share {radial_share:.2f}, where spokes give 1 and a plane 0.5)."
+        + (f" They do with a larger critic at the same clip (3 x 128: {larger_critic_share:.2f}): the post's "
+           "networks, whose sizes it does not give, were probably larger than ours."
+           if larger_critic_share >= RADIAL_MIN_SHARE else
+           f" Nor with a larger critic at the same clip (3 x 128: {larger_critic_share:.2f})."),
+        f"**Failure 6's drift off the plot is {drift.verdict}** ({drift.k} of {drift.n} seeds).",
+        f"**Without clipping, $D$ grows** as the post says ({growth.verdict}, {growth.k} of {growth.n} seeds), "
+        f"**but not to the post's numbers** ({table.verdict}): its range at epoch 999 is "
+        f"{POST_RANGE_999 / float(np.mean(table.values)):.0f} times smaller. One run failing and one succeeding "
+        f"is {pair.verdict} ({pair.k} of {pair.n} seeds succeed).",
+    ]
+    return [f"- {b}" for b in bullets]

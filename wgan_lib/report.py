@@ -2,7 +2,8 @@
 
 Writes a figure of the post's successful setting over its five seeds (D's map with G's samples on
 top) and replaces the block between the README's `<!-- results:start -->` and
-`<!-- results:end -->` markers with the verdict on each claim of the post (`claims.evaluate`).
+`<!-- results:end -->` markers with the findings (`claims.findings`, the same bullets as the
+book's introduction) and the verdict on each claim of the post (`claims.evaluate`).
 Nothing is trained: a missing run is an error.
 """
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def findings_block(results, figure):
+def findings_block(results, figure, findings=()):
     from .tables import Table, pm
 
     rows = []
@@ -26,6 +27,8 @@ def findings_block(results, figure):
                    "measured (mean ± s.e. over seeds)"], rows)
     return "\n".join([
         START,
+        *findings,
+        "",
         f"![The post's successful setting, five seeds at epoch 999: D's map with G's samples (white) and the "
         f"25 centres (red)]({figure.as_posix()})",
         "",
@@ -39,19 +42,23 @@ def findings_block(results, figure):
 
 
 def write_report(results=None, readme="README.md", figure="docs/findings.png"):
-    from . import claims, figures
+    from . import claims, figures, measures
 
     readme, figure = Path(readme), Path(figure)
     text = readme.read_text()
     if START not in text or END not in text:
         raise ValueError(f"{readme} has no {START} ... {END} block to replace")
-    by_setting = claims.setting_runs(results)
+    by_setting = claims.setting_runs(results, train_missing=False)
     results_ = claims.evaluate(by_setting)
+    _, uniform_hq = measures.uniform_mode_counts(draws=1000, seed=0)
+    _, larger_share = claims.larger_critic(results, train_missing=False)
+    findings = claims.findings(results_, claims.all_runs(by_setting), float(uniform_hq.mean()), larger_share)
     success = by_setting["success"]
     figure.parent.mkdir(parents=True, exist_ok=True)
     fig = figures.plot_last_snapshots(success, [f"seed {r.config.seed}" for r in success])
     fig.savefig(figure, dpi=80)
     figures.plt.close(fig)
     head, rest = text.split(START, 1)
-    readme.write_text(head + findings_block(results_, figure) + rest.split(END, 1)[1])
+    readme.write_text(head + findings_block(results_, figure, findings) + rest.split(END, 1)[1])
     return figure
+
