@@ -51,7 +51,7 @@ def write_report(results=None, readme="README.md", figure="docs/findings.png"):
     by_setting = claims.setting_runs(results, train_missing=False)
     results_ = claims.evaluate(by_setting)
     _, uniform_hq = measures.uniform_mode_counts(draws=1000, seed=0)
-    _, larger_share = claims.larger_critic(results, train_missing=False)
+    _, larger_share = claims.larger_networks(results, train_missing=False)
     findings = claims.findings(results_, claims.all_runs(by_setting), float(uniform_hq.mean()), larger_share)
     success = by_setting["success"]
     figure.parent.mkdir(parents=True, exist_ok=True)
