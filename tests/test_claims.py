@@ -139,3 +139,16 @@ def test_findings_follow_the_verdicts():
     assert "**Its criterion separates the success from every failure**" in text
     assert "Nor with larger networks at the same clip (3 x 128: 0.60)" in text
     assert text.count("\n- ") == 5
+
+
+def test_the_readme_block_holds_the_findings_and_the_verdicts(tmp_path):
+    from wgan_lib.report import END, START, findings_block
+
+    by_setting = {"success": [fake_run(seed=s) for s in range(5)]}
+    results = claims.evaluate(by_setting)
+    bullets = claims.findings(results, claims.all_runs(by_setting), 0.05, 0.9)
+    block = findings_block(results, tmp_path / "findings.png", bullets)
+    assert block.startswith(START) and block.endswith(END)
+    assert block.index(bullets[0]) < block.index("| claim of the post |")  # findings first, then the table
+    assert "| Success: G near every centre | reproduced | not reproduced (0 of 5) |" in block
+    assert block.count("\n| ") == len(claims.CLAIMS) + 1  # a row per claim under the header and its rule

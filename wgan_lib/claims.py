@@ -302,6 +302,11 @@ def all_runs(runs_by_setting):
 
 
 
+def _times_the_post(range_999):
+    ratio = range_999 / POST_RANGE_999
+    return f"{1 / ratio:.0f} times smaller than the post's" if ratio < 1 else f"{ratio:.1f} times the post's"
+
+
 def findings(results, every_run, uniform_hq, larger_share):
     """The findings, one Markdown bullet each, from the claims' `results` (`evaluate`), every run of
     the post's settings, the high-quality share of samples spread evenly over the plot (the chance
@@ -335,16 +340,21 @@ def findings(results, every_run, uniform_hq, larger_share):
         if field_k == 0 else
         f"**By the field's measure {field_k} of {field_n} runs learn the grid** (at least 20 modes and half of "
         f"their samples near a centre); the median run has {median_hq:.1f} % of its samples near a centre.",
-        f"**$D$'s contours do not radiate from the centre** in our clipped critic ({radial.verdict}; tangential "
+        ("**$D$'s contours radiate from the centre**" if radial.verdict == "reproduced" else
+         "**$D$'s contours do not radiate from the centre**")
+        + f" in our clipped critic ({radial.verdict}; tangential "
         f"share {radial_share:.2f}, where spokes give 1 and a plane 0.5)."
         + (f" They do with larger networks at the same clip (3 x 128: {larger_share:.2f}): the post's "
            "networks, whose sizes it does not give, were probably larger than ours."
            if larger_share >= RADIAL_MIN_SHARE else
            f" Nor with larger networks at the same clip (3 x 128: {larger_share:.2f})."),
         f"**Failure 6's drift off the plot is {drift.verdict}** ({drift.k} of {drift.n} seeds).",
-        f"**Without clipping, $D$ grows** as the post says ({growth.verdict}, {growth.k} of {growth.n} seeds), "
-        f"**but not to the post's numbers** ({table.verdict}): its range at epoch 999 is "
-        f"{POST_RANGE_999 / float(np.mean(table.values)):.0f} times smaller. One run failing and one succeeding "
-        f"is {pair.verdict} ({pair.k} of {pair.n} seeds succeed).",
+        ("**Without clipping, $D$ grows** as the post says" if growth.verdict == "reproduced" else
+         "**Without clipping, $D$'s growth is not as the post says**")
+        + f" ({growth.verdict}, {growth.k} of {growth.n} seeds), "
+        + ("**and to the post's numbers**" if table.verdict == "reproduced" else "**but not to the post's numbers**")
+        + f" ({table.verdict})"
+        + (f": its range at epoch 999 is {_times_the_post(float(np.mean(table.values)))}. " if table.values else ". ")
+        + f"One run failing and one succeeding is {pair.verdict} ({pair.k} of {pair.n} seeds succeed).",
     ]
     return [f"- {b}" for b in bullets]
