@@ -239,14 +239,15 @@ def _judge(criterion, claim, runs):
     return met, verdict(claim.rule, sum(met), len(met))
 
 
-def setting_runs(results=None):
+def setting_runs(results=None, train_missing=True):
     """{setting: runs at the full schedule}: each setting's run of the set `cases` and its seeds of
     the set `full-seeds` (the two runs without clipping of `cases` are one setting)."""
     from .runsets import load, setting_name
 
     groups = {}
-    for run in load("cases", results) + load("full-seeds", results):
-        groups.setdefault(setting_name(run.config.case), []).append(run)
+    for name in ("cases", "full-seeds"):
+        for run in load(name, results, train_missing=train_missing):
+            groups.setdefault(setting_name(run.config.case), []).append(run)
     return groups
 
 
