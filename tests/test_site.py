@@ -19,8 +19,9 @@ from e2e import build_book, chapters, chromium, serve, sphinx_warnings
 # Figures (loaded <img> in the page's article) each chapter shows; the animations' frames count
 # as one image each. A chapter whose plot call fails or is dropped changes its count.
 EXPECTED_IMAGES = {
-    "intro": 1, "discriminators": 1, "failures": 7, "success": 4, "no_clipping": 3, "standard_coulomb": 4,
-    "comparison": 0, "clip_slider": 1, "seeds": 1, "clip_lr_map": 1, "critic": 3, "reproducing": 0,
+    "intro": 2, "claims": 1, "discriminators": 1, "failures": 3, "success": 4, "no_clipping": 2,
+    "other_discriminators": 6, "comparison": 0, "seeds": 1, "clip_slider": 1, "clip_lr_map": 1, "critic": 3,
+    "reproducing": 0, "sources": 0,
 }
 ANIMATIONS = {"success": 1, "clip_slider": 1}
 
