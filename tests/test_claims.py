@@ -134,7 +134,7 @@ def test_findings_follow_the_verdicts():
     assert "5 of 5 seeds $G$ passes near every one of the 25 centres (reproduced)" in text
     assert "does not separate the success from failure 2**" in text  # failure 2's G passed near every centre
     assert "0 of 12 runs have at least 20 modes" in text and "have 5.0 %" in text
-    assert "They do with larger networks at the same clip (3 x 128: 0.90)" in text
+    assert "With larger networks at the same clip the share rises (3 x 128: 0.90)" in text
     text = results_for(ONE_CENTRE, 0.6)
     assert "**Its criterion separates the success from every failure**" in text
     assert "Nor with larger networks at the same clip (3 x 128: 0.60)" in text
