@@ -56,7 +56,7 @@ def write_report(results=None, readme="README.md", figure="docs/findings.png"):
     success = by_setting["success"]
     figure.parent.mkdir(parents=True, exist_ok=True)
     fig = figures.plot_last_snapshots(success, [f"seed {r.config.seed}" for r in success])
-    fig.savefig(figure, dpi=80)
+    fig.savefig(figure, dpi=100, bbox_inches="tight")
     figures.plt.close(fig)
     head, rest = text.split(START, 1)
     readme.write_text(head + findings_block(results_, figure, findings) + rest.split(END, 1)[1])
