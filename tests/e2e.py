@@ -58,8 +58,10 @@ def copy_book(dest, chapter_files, own_assets=False):
         shutil.copytree(BOOK / "_ext", ext, ignore=shutil.ignore_patterns("__pycache__"))
         for name in ("package.json", "package-lock.json"):
             shutil.copy(BOOK / name, dest / name)
-    config["sphinx"]["local_extensions"] = {"offline_assets": str(ext)}
+    config["sphinx"]["local_extensions"] = {name: str(ext) for name in config["sphinx"]["local_extensions"]}
     (dest / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    shutil.copy(BOOK / config["html"]["favicon"], dest)  # the site's own files that the configuration names
+    shutil.copytree(BOOK / "_static", dest / "_static")
     names = list(chapter_files)
     toc = {"format": "jb-book", "root": names[0], "chapters": [{"file": n} for n in names[1:]]}
     (dest / "_toc.yml").write_text(yaml.safe_dump(toc))
