@@ -175,3 +175,13 @@ def test_fraction_at_clip(critic_run):
     assert 0 < measures.fraction_at_clip(flat, config.clip) <= 1  # lr 1e-2 pushes weights onto +-c
     assert measures.fraction_at_clip(np.array([0.1, -0.1, 0.0, 0.0999]), 0.1) == 0.75
     assert math.isnan(measures.fraction_at_clip(flat, None))
+
+
+def test_a_band_through_the_centre_scores_like_spokes():
+    """The documented limit of the tangential share: a steep band along a line through the centre."""
+    from wgan_lib.measures import tangential_share
+
+    axis = np.linspace(-6, 6, 101)
+    x, y = np.meshgrid(axis, axis, indexing="xy")
+    band = np.tanh(5 * y)  # steep across y = 0, flat elsewhere
+    assert tangential_share(band, 6.0) > 0.9

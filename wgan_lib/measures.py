@@ -32,7 +32,11 @@ def tangential_share(d_grid, extent, r_min=1.0, r_max=None):
     1: contour lines that radiate from the centre (D a function of the angle alone); 0: contours
     that are circles around it (D a function of the radius); 0.5: no preference, as for a plane
     (its gradient has one direction, and the angle to e_theta is uniform over the disc). NaN for a
-    D that is constant there. The gradient is taken by central differences on the lattice."""
+    D that is constant there. The gradient is taken by central differences on the lattice.
+
+    A single steep ridge or band through the centre also scores near 1 (where it is steep, its
+    gradient is perpendicular to a line through the centre, i.e. tangential), so a high share is
+    spokes or a band: look at the map."""
     d = np.asarray(d_grid, dtype=np.float64)
     r_max = extent if r_max is None else r_max
     xs, ys, r = _polar_grid(d, extent)
