@@ -144,13 +144,16 @@ def all_sketches(clip=0.1, **kwargs):
     return [train_1d_critic(name, clip=clip if loss.clipped else None, **kwargs) for name, loss in LOSSES.items()]
 
 
-def plot_sketches(sketches, panel=(3.4, 3.0), columns=3):
-    """One panel per sketch: D's output over the line (as the post draws it), r and f marked."""
+def plot_sketches(sketches, panel_height=3.0, columns=2):
+    """One panel per sketch: D's output over the line (as the post draws it), r and f marked; the
+    figure is the book's full width (`figures.MAX_WIDTH`), so it is shown at its drawn size."""
     import matplotlib.pyplot as plt
+
+    from .figures import MAX_WIDTH
 
     ncols = min(columns, len(sketches))
     nrows = -(-len(sketches) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(MAX_WIDTH, panel_height * nrows), squeeze=False, dpi=100)
     for ax, s in zip(axes.flat, sketches):
         loss = LOSSES[s.loss]
         ax.plot(s.x, s.output, color="black", lw=1.5, label="D")
