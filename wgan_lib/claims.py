@@ -302,7 +302,6 @@ def all_runs(runs_by_setting):
     return [run for runs in runs_by_setting.values() for run in runs]
 
 
-
 def _times_the_post(range_999):
     ratio = range_999 / POST_RANGE_999
     return f"{1 / ratio:.0f} times smaller than the post's" if ratio < 1 else f"{ratio:.1f} times the post's"

@@ -61,4 +61,3 @@ def write_report(results=None, readme="README.md", figure="docs/findings.png"):
     head, rest = text.split(START, 1)
     readme.write_text(head + findings_block(results_, figure, findings) + rest.split(END, 1)[1])
     return figure
-
