@@ -185,3 +185,21 @@ def test_a_band_through_the_centre_scores_like_spokes():
     x, y = np.meshgrid(axis, axis, indexing="xy")
     band = np.tanh(5 * y)  # steep across y = 0, flat elsewhere
     assert tangential_share(band, 6.0) > 0.9
+
+
+@pytest.mark.parametrize("d, expected, tol", [
+    (np.sin(5 * THETA), 1.0, 0.0),  # spokes: every direction
+    (np.cos(THETA), 1.0, 0.0),  # one turn of the angle: still rays from the centre
+    (X + 0.5 * Y, 1 / 3, 0.06),  # a plane: tangential within 30 degrees of its contour direction
+    (np.tanh(5 * Y), 1 / 3, 0.06),  # a steep band through the centre: the tangential share's blind spot
+    (R ** 2, 0.0, 0.0),  # rings
+])
+def test_radial_directions_tells_spokes_from_a_band_and_a_plane(d, expected, tol):
+    assert measures.radial_directions(d, EXTENT) == pytest.approx(expected, abs=tol)
+
+
+def test_radial_directions_counts_a_flat_sector_as_not_radial():
+    spokes_on_one_side = np.where(X > 0, np.sin(5 * THETA), 0.0)  # no contour lines where x < 0
+    # Half the 36 sectors, give or take the two along x = 0, where the step itself runs radially.
+    assert measures.radial_directions(spokes_on_one_side, EXTENT) == pytest.approx(0.5, abs=2 / 36)
+    assert measures.radial_directions(np.full((SIDE, SIDE), 2.0), EXTENT) == 0.0

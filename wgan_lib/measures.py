@@ -48,6 +48,33 @@ def tangential_share(d_grid, extent, r_min=1.0, r_max=None):
     return float((tangential ** 2).sum() / total) if total > 0 else math.nan
 
 
+def radial_directions(d_grid, extent, sectors=36, min_share=0.75, r_min=1.0, r_max=None):
+    """In how many directions D's contour lines leave the centre: the fraction of `sectors` equal
+    angular sectors of the disc r_min <= |x| <= r_max in which the tangential share (as above,
+    summed over the sector alone) is at least `min_share`.
+
+    The tangential share is a sum over the whole disc, so one steep band through the centre can
+    carry it; this counts directions instead, each the same weight however steep D is there.
+    1: contour lines radiate in every direction (spokes, or any function of the angle alone);
+    about 1/3: in one direction only, as for a plane (the share in the sector at angle t from the
+    gradient's direction is sin^2 t, at least 0.75 over a third of the angles) and for a band
+    through the centre (tangential only within 30 degrees of the band); 0: rings. A sector where D
+    is flat counts as not radial (it has no contour lines)."""
+    d = np.asarray(d_grid, dtype=np.float64)
+    r_max = extent if r_max is None else r_max
+    xs, ys, r = _polar_grid(d, extent)
+    step = 2.0 * extent / (d.shape[0] - 1)
+    d_dy, d_dx = np.gradient(d, step)
+    inside = (r >= r_min) & (r <= r_max) & np.isfinite(d_dx) & np.isfinite(d_dy)
+    tangential = ((-ys * d_dx + xs * d_dy)[inside] / r[inside]) ** 2
+    total = (d_dx ** 2 + d_dy ** 2)[inside]
+    sector = np.minimum((np.arctan2(ys, xs)[inside] + np.pi) / (2 * np.pi) * sectors, sectors - 1).astype(int)
+    tangential_sum = np.bincount(sector, tangential, sectors)
+    total_sum = np.bincount(sector, total, sectors)
+    radial = (total_sum > 0) & (tangential_sum >= min_share * total_sum)
+    return float(radial.mean())
+
+
 def plane_share(d_grid, extent):
     """The share of D's variance over the plotted square that the best plane a + b x + c y explains
     (R^2 of the least-squares fit): 1 for contour lines that are parallel and evenly spaced."""
