@@ -120,25 +120,45 @@ def test_every_claim_names_a_setting_with_runs_and_a_rule():
         assert (claim.criterion is None) == (claim.rule == "undecidable")
 
 
+BAND = np.tanh(5 * Y)  # one steep band through the centre: a high tangential share, radial in a third of the directions
+
+
+def test_radiating_needs_the_share_and_most_directions():
+    assert claims.radiates(fake_run(d_grid=SPOKES))
+    band = fake_run(d_grid=BAND)
+    assert claims.tangential_share(band) >= claims.RADIAL_MIN_SHARE and not claims.radiates(band)
+    assert claims.radial_directions(band) == pytest.approx(1 / 3, abs=0.06)
+    assert not claims.radiates(fake_run(d_grid=PLANE))
+
+
 def test_findings_follow_the_verdicts():
     """The introduction's and the README's findings are made from the verdicts, so they change with them."""
-    def results_for(failure_2_samples, big_share):
+    def results_for(failure_2_samples, big_map):
         success = [fake_run(seed=s) for s in range(5)]
         by_setting = {"success": success, "failure-2": [fake_run(failure_2_samples, case="failure-2", seed=s)
                                                          for s in range(5)],
                       "no-clip": [fake_run(case="no-clip-2", seed=0), fake_run(ONE_CENTRE, case="no-clip-1", seed=1)]}
         results = claims.evaluate(by_setting)
-        return "\n".join(claims.findings(results, claims.all_runs(by_setting), 0.05, big_share))
+        larger = [fake_run(d_grid=big_map, seed=s) for s in range(3)]
+        return "\n".join(claims.findings(results, claims.all_runs(by_setting), 0.05, larger))
 
-    text = results_for(NEAR_EVERY_CENTRE, 0.9)
+    text = results_for(NEAR_EVERY_CENTRE, BAND)
     assert "5 of 5 seeds $G$ passes near every one of the 25 centres (reproduced)" in text
     assert "does not separate the success from failure 2**" in text  # failure 2's G passed near every centre
     assert "0 of 12 runs have at least 20 modes" in text and "have 5.0 %" in text
-    assert "With larger networks at the same clip the share rises (3 x 128: 0.90)" in text
-    text = results_for(ONE_CENTRE, 0.6)
+    assert "do not radiate from the centre** in our clipped critic (not reproduced; tangential share 0.50" in text
+    assert "the share rises to 1.00" in text and "one band through the centre, not the post's spokes" in text
+    text = results_for(ONE_CENTRE, PLANE)
     assert "**Its criterion separates the success from every failure**" in text
-    assert "Nor with larger networks at the same clip (3 x 128: 0.60)" in text
+    assert "Nor with both networks 3 x 128 at the same clip (share 0.50, radial in 3" in text
+    assert "With both networks 3 x 128 at the same clip they do (3 of 3 seeds" in results_for(ONE_CENTRE, SPOKES)
     assert text.count("\n- ") == 5
+
+
+def test_load_findings_reads_the_stored_runs():
+    found = claims.load_findings(train_missing=False)
+    assert set(found.by_setting) >= {"success", "no-clip"} and len(found.larger) == 3
+    assert len(found.bullets) == 6 and all(b.startswith("- **") for b in found.bullets)
 
 
 def test_the_readme_block_holds_the_findings_and_the_verdicts(tmp_path):
@@ -146,7 +166,7 @@ def test_the_readme_block_holds_the_findings_and_the_verdicts(tmp_path):
 
     by_setting = {"success": [fake_run(seed=s) for s in range(5)]}
     results = claims.evaluate(by_setting)
-    bullets = claims.findings(results, claims.all_runs(by_setting), 0.05, 0.9)
+    bullets = claims.findings(results, claims.all_runs(by_setting), 0.05, [])
     block = findings_block(results, tmp_path / "findings.png", bullets)
     assert block.startswith(START) and block.endswith(END)
     assert block.index(bullets[0]) < block.index("| claim of the post |")  # findings first, then the table

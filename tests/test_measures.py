@@ -52,8 +52,9 @@ def test_plane_share_is_one_for_a_plane_and_zero_for_spokes_and_rings():
 
 
 def test_example_maps_are_what_their_titles_say():
-    shares = {title: measures.tangential_share(grid, EXTENT) for title, grid in example_maps().items()}
-    assert [round(v, 1) for v in shares.values()] == [1.0, 0.5, 0.0]
+    maps = example_maps()
+    assert [round(measures.tangential_share(grid, EXTENT), 1) for grid in maps.values()] == [1.0, 0.5, 0.0, 1.0]
+    assert [round(measures.radial_directions(grid, EXTENT), 2) for grid in maps.values()] == [1.0, 0.33, 0.0, 0.33]
 
 
 # ------------------------------------------------------------------- where G sits on D's map

@@ -304,12 +304,10 @@ LARGER_NETWORKS = "size-w128-d3-success-1000ep"  # run set network-size: G and D
 
 def larger_networks(results=None, train_missing=True):
     """The success setting with both networks 3 x 128 at the same clip and schedule (run set
-    `network-size`): its runs, and the mean tangential share of their D at the last snapshot (the
-    success-d-radial measure)."""
+    `network-size`): the cheapest test of whether more room for the critic draws the post's map."""
     from .runsets import load
 
-    runs = load("network-size", results, train_missing=train_missing, where=lambda c: c.case == LARGER_NETWORKS)
-    return runs, sum(tangential_share(r) for r in runs) / len(runs)
+    return load("network-size", results, train_missing=train_missing, where=lambda c: c.case == LARGER_NETWORKS)
 
 
 def all_runs(runs_by_setting):
@@ -321,11 +319,38 @@ def _times_the_post(range_999):
     return f"{1 / ratio:.0f} times smaller than the post's" if ratio < 1 else f"{ratio:.1f} times the post's"
 
 
-def findings(results, every_run, uniform_hq, larger_share):
+def _radial_words(radial, success_runs, larger):
+    """The findings' sentence on D's contours: the claim's verdict (the tangential share) and its
+    second reading (the directions) for our critic and for the larger networks."""
+    import numpy as np
+
+    directions = np.mean([radial_directions(r) for r in success_runs])
+    text = (("**$D$'s contours radiate from the centre**" if radial.verdict == "reproduced" else
+             "**$D$'s contours do not radiate from the centre**")
+            + f" in our clipped critic ({radial.verdict}; tangential share {radial.mean_and_error[0]:.2f}, where "
+            f"spokes give 1 and a plane 0.5; radial in {100 * directions:.0f} % of the directions from the centre, "
+            "where spokes are radial in all of them and a plane or a single band in a third).")
+    if not larger:
+        return text
+    share = float(np.mean([tangential_share(r) for r in larger]))
+    big_directions = 100 * float(np.mean([radial_directions(r) for r in larger]))
+    k = sum(radiates(r) for r in larger)
+    if k >= 0.8 * len(larger):
+        return text + (f" With both networks 3 x 128 at the same clip they do ({k} of {len(larger)} seeds; share "
+                       f"{share:.2f}, radial in {big_directions:.0f} % of the directions).")
+    if share >= RADIAL_MIN_SHARE:
+        return text + (f" With both networks 3 x 128 at the same clip the share rises to {share:.2f}, but the "
+                       f"contours are radial in only {big_directions:.0f} % of the directions: one band through the "
+                       "centre, not the post's spokes.")
+    return text + (f" Nor with both networks 3 x 128 at the same clip (share {share:.2f}, radial in "
+                   f"{big_directions:.0f} % of the directions).")
+
+
+def findings(results, every_run, uniform_hq, larger):
     """The findings, one Markdown bullet each, from the claims' `results` (`evaluate`), every run of
     the post's settings, the high-quality share of samples spread evenly over the plot (the chance
-    level, `measures.uniform_mode_counts`) and the tangential share of D with both networks 3 x 128
-    at the success's clip (`larger_networks`). The introduction and the README both print these,
+    level, `measures.uniform_mode_counts`) and the runs with both networks 3 x 128 at the success's
+    clip (`larger_networks`). The introduction and the README both print these (`load_findings`),
     so the words and the numbers change together when the runs do."""
     import numpy as np
 
@@ -337,7 +362,6 @@ def findings(results, every_run, uniform_hq, larger_share):
     field_k, field_n = separates(FIELD, every_run)
     last = [r.metrics[-1] if r.status == "completed" and r.metrics else {} for r in every_run]
     median_hq = 100 * float(np.median([m.get("hq_fraction", 0.0) for m in last]))
-    radial_share = radial.mean_and_error[0]
     bullets = [
         f"**The post's success, taken at its word, reproduces**: in {g.k} of {g.n} seeds $G$ passes near every "
         f"one of the 25 centres ({g.verdict}).",
@@ -354,15 +378,7 @@ def findings(results, every_run, uniform_hq, larger_share):
         if field_k == 0 else
         f"**By the field's measure {field_k} of {field_n} runs learn the grid** (at least 20 modes and half of "
         f"their samples near a centre); the median run has {median_hq:.1f} % of its samples near a centre.",
-        ("**$D$'s contours radiate from the centre**" if radial.verdict == "reproduced" else
-         "**$D$'s contours do not radiate from the centre**")
-        + f" in our clipped critic ({radial.verdict}; tangential "
-        f"share {radial_share:.2f}, where spokes give 1 and a plane 0.5)."
-        + (f" With larger networks at the same clip the share rises (3 x 128: {larger_share:.2f}), but the "
-           "measure also counts a single steep ridge through the centre as radial, and their maps show ridges "
-           "and bands, not spokes: a larger network does not draw the post's picture either."
-           if larger_share >= RADIAL_MIN_SHARE else
-           f" Nor with larger networks at the same clip (3 x 128: {larger_share:.2f})."),
+        _radial_words(radial, radial.runs, larger),
         f"**Failure 6's drift off the plot is {drift.verdict}** ({drift.k} of {drift.n} seeds).",
         ("**Without clipping, $D$ grows** as the post says" if growth.verdict == "reproduced" else
          "**Without clipping, $D$'s growth is not as the post says**")
@@ -373,3 +389,26 @@ def findings(results, every_run, uniform_hq, larger_share):
         + f"One run failing and one succeeding is {pair.verdict} ({pair.k} of {pair.n} seeds succeed).",
     ]
     return [f"- {b}" for b in bullets]
+
+
+@dataclass
+class Findings:
+    """What the introduction and the README show: the runs of the post's settings, the claims'
+    verdicts on them, the larger networks' runs and the findings' bullets."""
+
+    by_setting: dict
+    results: list
+    larger: list
+    bullets: list
+
+
+def load_findings(results=None, train_missing=True):
+    """The findings from the stored runs (`results`: the results folder, default the project's)."""
+    from .measures import uniform_mode_counts
+
+    by_setting = setting_runs(results, train_missing=train_missing)
+    verdicts = evaluate(by_setting)
+    larger = larger_networks(results, train_missing=train_missing)
+    _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
+    bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
+    return Findings(by_setting, verdicts, larger, bullets)

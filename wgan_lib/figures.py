@@ -420,22 +420,28 @@ def plot_gradient_norms(runs, snapshot=-1, extent=None):
 
 # ------------------------------------------------------------------------------------- claims
 @styled
-def plot_contour_shapes(maps, extent=6.0):
-    """D's contour maps with their tangential share (1: spokes, 0.5: a plane, 0: rings), one panel
-    each ({title: d_grid})."""
-    from .measures import tangential_share
+def plot_contour_shapes(maps, extent=6.0, columns=4):
+    """D's contour maps with their tangential share (1: spokes, 0.5: a plane, 0: rings) and the share
+    of directions in which they radiate (1: spokes, about 1/3: a plane or one band, 0: rings), one
+    panel each ({title: d_grid})."""
+    from .measures import radial_directions, tangential_share
 
-    fig, axes = plt.subplots(1, len(maps), figsize=(MAX_WIDTH, MAX_WIDTH / len(maps) + 0.7), squeeze=False)
-    for ax, (title, grid) in zip(axes[0], maps.items()):
+    rows = -(-len(maps) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(MAX_WIDTH, rows * (MAX_WIDTH / columns + 0.7)), squeeze=False)
+    for ax, (title, grid) in zip(axes.flat, maps.items()):
         draw_critic(ax, np.asarray(grid), extent)
-        ax.set_title(f"{title}\ntangential share {tangential_share(grid, extent):.2f}")
+        ax.set_title(f"{title}\nshare {tangential_share(grid, extent):.2f}, "
+                     f"radial in {100 * radial_directions(grid, extent):.0f} %")
+    for ax in axes.flat[len(maps):]:
+        ax.axis("off")
     fig.tight_layout()
     return fig
 
 
 def example_maps(side=101, extent=6.0):
-    """Constructed D maps whose contours are spokes, parallel lines and rings (for the measure)."""
+    """Constructed D maps whose contours are spokes, parallel lines, rings and one steep band through
+    the centre (for the measures)."""
     axis = np.linspace(-extent, extent, side)
     x, y = np.meshgrid(axis, axis, indexing="xy")
     return {"spokes: sin(5θ)": np.sin(5 * np.arctan2(y, x)), "parallel lines: x + y/2": x + 0.5 * y,
-            "rings: |x|": np.hypot(x, y)}
+            "rings: |x|": np.hypot(x, y), "a band: tanh(5y)": np.tanh(5 * y)}

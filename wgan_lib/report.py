@@ -42,22 +42,18 @@ def findings_block(results, figure, findings=()):
 
 
 def write_report(results=None, readme="README.md", figure="docs/findings.png"):
-    from . import claims, figures, measures
+    from . import claims, figures
 
     readme, figure = Path(readme), Path(figure)
     text = readme.read_text()
     if START not in text or END not in text:
         raise ValueError(f"{readme} has no {START} ... {END} block to replace")
-    by_setting = claims.setting_runs(results, train_missing=False)
-    results_ = claims.evaluate(by_setting)
-    _, uniform_hq = measures.uniform_mode_counts(draws=1000, seed=0)
-    _, larger_share = claims.larger_networks(results, train_missing=False)
-    findings = claims.findings(results_, claims.all_runs(by_setting), float(uniform_hq.mean()), larger_share)
-    success = by_setting["success"]
+    found = claims.load_findings(results, train_missing=False)
+    success = found.by_setting["success"]
     figure.parent.mkdir(parents=True, exist_ok=True)
     fig = figures.plot_last_snapshots(success, [f"seed {r.config.seed}" for r in success])
     fig.savefig(figure, dpi=100, bbox_inches="tight")
     figures.plt.close(fig)
     head, rest = text.split(START, 1)
-    readme.write_text(head + findings_block(results_, figure, findings) + rest.split(END, 1)[1])
+    readme.write_text(head + findings_block(found.results, figure, found.bullets) + rest.split(END, 1)[1])
     return figure
