@@ -172,3 +172,26 @@ def test_the_readme_block_holds_the_findings_and_the_verdicts(tmp_path):
     assert block.index(bullets[0]) < block.index("| claim of the post |")  # findings first, then the table
     assert "| Success: G near every centre | reproduced | not reproduced (0 of 5) |" in block
     assert block.count("\n| ") == len(claims.CLAIMS) + 1  # a row per claim under the header and its rule
+
+
+def ladder_run(rung, hq, modes=20, seed=0, status="completed"):
+    config = SimpleNamespace(case=f"ladder-{rung}", seed=seed, epochs=200)
+    return SimpleNamespace(config=config, status=status,
+                           metrics=[{"epoch": 199, "modes": modes, "hq_fraction": hq, "reverse_kl": 1.0, "w1": 1.0}])
+
+
+def test_the_ladder_finding_names_the_change_that_helps_most():
+    runs = [ladder_run("post", 0.02 + 0.001 * s, seed=s) for s in range(5)]
+    runs += [ladder_run("relu", 0.60 + 0.01 * s, modes=22, seed=s) for s in range(5)]
+    runs += [ladder_run("lr1e-3", 0.10 + 0.01 * s, seed=s) for s in range(5)]
+    runs += [ladder_run("no-clip", 0.0, seed=s, status="failed") for s in range(5)]
+    assert claims.ladder_ranking(claims.ladder_summary(runs)) == ["relu", "lr1e-3", "no-clip"]
+    text = claims.ladder_finding(runs)
+    assert "success setting (2.2 % of its samples near a centre after 200 epochs)" in text
+    assert "helps most is ReLU instead of ELU (62.0 ± 0.7 %, on 22.0 modes), then a learning rate of 1e-3" in text
+    assert "met by ReLU instead of ELU (5 of 5 seeds)" in text
+    noise = [ladder_run("post", 0.02 + 0.01 * s, seed=s) for s in range(5)]
+    noise += [ladder_run("relu", 0.03 + 0.01 * s, seed=s) for s in range(5)]
+    noise += [ladder_run("lr1e-3", 0.01, seed=s) for s in range(5)]
+    text = claims.ladder_finding(noise)
+    assert "no single change raises the share" in text and "no single change meets the field's bar" in text

@@ -412,3 +412,49 @@ def load_findings(results=None, train_missing=True):
     _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
     bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
     return Findings(by_setting, verdicts, larger, bullets)
+
+
+# ------------------------------------------------------------- what it takes to learn the grid
+def ladder_summary(runs):
+    """The run set `ladder` by rung: {rung: `summary.summarise` row}, in the order of `LADDER_RUNGS`."""
+    from .runsets import LADDER_RUNGS
+    from .summary import summarise
+
+    rows = summarise(runs, key=lambda run: run.config.case.removeprefix("ladder-"))
+    return {rung: rows[rung] for rung in LADDER_RUNGS if rung in rows}
+
+
+def ladder_ranking(summary):
+    """The rungs other than the post's, by how much they raise the high-quality share over it
+    (rungs whose every seed diverged last)."""
+    gain = {rung: row["hq_fraction"] - summary["post"]["hq_fraction"] for rung, row in summary.items() if rung != "post"}
+    return sorted(gain, key=lambda rung: gain[rung] if math.isfinite(gain[rung]) else -math.inf, reverse=True)
+
+
+def ladder_finding(runs):
+    """The findings' sentence on what it takes to learn the grid, from the run set `ladder`: which
+    one change raises the high-quality share most over the post's success setting, whether that is
+    more than twice the standard error of the difference, and whether any rung meets the field's bar."""
+    from .runsets import LADDER_RUNGS
+
+    summary = ladder_summary(runs)
+    post, ranked = summary["post"], ladder_ranking(summary)
+    first, second = summary[ranked[0]], summary[ranked[1]]
+    error = math.hypot(post["hq_fraction_se"], first["hq_fraction_se"])
+    helps = first["hq_fraction"] - post["hq_fraction"] > 2 * error
+    meeting = [(rung, round(row["success_rate"] * row["n"]), row["n"]) for rung, row in summary.items()
+               if row["success_rate"] > 0]
+    text = (f"**What it takes to learn the grid.** From the post's success setting ({100 * post['hq_fraction']:.1f} % "
+            f"of its samples near a centre after {runs[0].config.epochs} epochs), ")
+    if not helps:
+        text += "no single change raises the share of samples near a centre by more than the seeds' spread"
+    else:
+        text += (f"the one change that helps most is {LADDER_RUNGS[ranked[0]][0]} ({100 * first['hq_fraction']:.1f} "
+                 f"± {100 * first['hq_fraction_se']:.1f} %, on {first['modes']:.1f} modes), then "
+                 f"{LADDER_RUNGS[ranked[1]][0]} ({100 * second['hq_fraction']:.1f} %)")
+    if meeting:
+        text += "; the field's bar of 20 modes with half the samples near a centre is met by " + ", ".join(
+            f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds)" for rung, k, n in meeting) + "."
+    else:
+        text += "; no single change meets the field's bar of 20 modes with half the samples near a centre."
+    return "- " + text

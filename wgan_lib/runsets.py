@@ -214,24 +214,24 @@ def _critic_size():
 # rung changes one thing and keeps the rest), five seeds a rung, 200 epochs with a snapshot every 20.
 LADDER_EPOCHS = 200
 LADDER_SEEDS = (0, 1, 2, 3, 4)
-LADDER_RUNGS = {
-    "post": {},
-    "relu": dict(activation="relu"),
-    "3x128": dict(g_width=128, d_width=128, g_depth=3, d_depth=3),
-    "lr1e-3": dict(lr=1e-3),
-    "no-decay": dict(decay=0.0),
-    "beta2-0.9": dict(beta_2=0.9),
-    "ncritic5": dict(n_critic=5),
-    "noise-normal-2d": dict(noise="normal", noise_dim=2),
-    "no-clip": dict(clip=None),
-    "gradient-penalty": dict(loss="wgan-gp", clip=None),
+LADDER_RUNGS = {  # rung: (what it changes, in words; the change to the success setting)
+    "post": ("the post's success setting", {}),
+    "relu": ("ReLU instead of ELU", dict(activation="relu")),
+    "3x128": ("networks of 3 x 128 instead of 2 x 64", dict(g_width=128, d_width=128, g_depth=3, d_depth=3)),
+    "lr1e-3": ("a learning rate of 1e-3 instead of 1e-4", dict(lr=1e-3)),
+    "no-decay": ("no learning-rate decay", dict(decay=0.0)),
+    "beta2-0.9": ("Adam's beta_2 = 0.9 instead of 0.999", dict(beta_2=0.9)),
+    "ncritic5": ("five critic updates per generator update", dict(n_critic=5)),
+    "noise-normal-2d": ("2-D normal noise instead of 4-D uniform", dict(noise="normal", noise_dim=2)),
+    "no-clip": ("no clipping", dict(clip=None)),
+    "gradient-penalty": ("a gradient penalty instead of clipping", dict(loss="wgan-gp", clip=None)),
 }
 
 
 def _ladder():
     return tuple(CASES["success"].config(case=f"ladder-{rung}", seed=seed, epochs=LADDER_EPOCHS, snapshot_every=20,
                                          **changes)
-                 for rung, changes in LADDER_RUNGS.items() for seed in LADDER_SEEDS)
+                 for rung, (_, changes) in LADDER_RUNGS.items() for seed in LADDER_SEEDS)
 
 
 def _names(*parts):
