@@ -37,15 +37,20 @@ def tangential_share(d_grid, extent, r_min=1.0, r_max=None):
     A single steep ridge or band through the centre also scores near 1 (where it is steep, its
     gradient is perpendicular to a line through the centre, i.e. tangential), so a high share is
     spokes or a band: look at the map."""
+    tangential, total, _ = _gradient_on_disc(d_grid, extent, r_min, r_max)
+    return float(tangential.sum() / total.sum()) if total.sum() > 0 else math.nan
+
+
+def _gradient_on_disc(d_grid, extent, r_min, r_max):
+    """At the lattice points with r_min <= |x| <= r_max (default r_max: extent): (grad D . e_theta)^2,
+    |grad D|^2 and the angle of the point; the gradient by central differences."""
     d = np.asarray(d_grid, dtype=np.float64)
     r_max = extent if r_max is None else r_max
     xs, ys, r = _polar_grid(d, extent)
-    step = 2.0 * extent / (d.shape[0] - 1)
-    d_dy, d_dx = np.gradient(d, step)
+    d_dy, d_dx = np.gradient(d, 2.0 * extent / (d.shape[0] - 1))
     inside = (r >= r_min) & (r <= r_max) & np.isfinite(d_dx) & np.isfinite(d_dy)
-    tangential = (-ys * d_dx + xs * d_dy)[inside] / r[inside]
-    total = (d_dx ** 2 + d_dy ** 2)[inside].sum()
-    return float((tangential ** 2).sum() / total) if total > 0 else math.nan
+    tangential = ((-ys * d_dx + xs * d_dy)[inside] / r[inside]) ** 2
+    return tangential, (d_dx ** 2 + d_dy ** 2)[inside], np.arctan2(ys, xs)[inside]
 
 
 def radial_directions(d_grid, extent, sectors=36, min_share=0.75, r_min=1.0, r_max=None):
@@ -60,15 +65,8 @@ def radial_directions(d_grid, extent, sectors=36, min_share=0.75, r_min=1.0, r_m
     gradient's direction is sin^2 t, at least 0.75 over a third of the angles) and for a band
     through the centre (tangential only within 30 degrees of the band); 0: rings. A sector where D
     is flat counts as not radial (it has no contour lines)."""
-    d = np.asarray(d_grid, dtype=np.float64)
-    r_max = extent if r_max is None else r_max
-    xs, ys, r = _polar_grid(d, extent)
-    step = 2.0 * extent / (d.shape[0] - 1)
-    d_dy, d_dx = np.gradient(d, step)
-    inside = (r >= r_min) & (r <= r_max) & np.isfinite(d_dx) & np.isfinite(d_dy)
-    tangential = ((-ys * d_dx + xs * d_dy)[inside] / r[inside]) ** 2
-    total = (d_dx ** 2 + d_dy ** 2)[inside]
-    sector = np.minimum((np.arctan2(ys, xs)[inside] + np.pi) / (2 * np.pi) * sectors, sectors - 1).astype(int)
+    tangential, total, angle = _gradient_on_disc(d_grid, extent, r_min, r_max)
+    sector = np.minimum((angle + np.pi) / (2 * np.pi) * sectors, sectors - 1).astype(int)
     tangential_sum = np.bincount(sector, tangential, sectors)
     total_sum = np.bincount(sector, total, sectors)
     radial = (total_sum > 0) & (tangential_sum >= min_share * total_sum)
