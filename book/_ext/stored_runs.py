@@ -1,0 +1,69 @@
+"""Sphinx extension: a chapter is executed again when the stored runs it reads have changed.
+
+The book executes its chapters through jupyter-cache, which re-runs a chapter only when its code
+changes, and Sphinx re-reads only the pages whose source changed. The chapters' outputs also
+depend on the stored runs, so after `python -m wgan_lib reproduce` (or a pull that brings new
+runs) both caches would show the old numbers. When an HTML build starts, this compares a
+fingerprint of the results folder (every file's path, size and modification time, hidden
+folders such as checkpoints left out) with the one recorded by the last build in the same output
+folder; if they differ, it empties the execution cache and marks every page out of date. The new
+fingerprint is recorded when the build finishes without an error.
+"""
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+STAMP = ".stored-runs-fingerprint"
+
+
+def fingerprint(results):
+    """A digest of every file under `results` outside hidden folders: path, size, mtime."""
+    digest = hashlib.sha256()
+    for folder, subfolders, files in os.walk(results):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(folder, name)
+            stat = path.stat()
+            digest.update(f"{path.relative_to(results)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _paths(app):
+    from wgan_lib.runsets import results_dir
+
+    build = Path(app.outdir).parent
+    cache = getattr(getattr(app.env, "mystnb_config", None), "execution_cache_path", None)  # set by myst-nb
+    return results_dir(), build / STAMP, Path(cache or build / ".jupyter_cache")
+
+
+def _builder_inited(app):
+    app.env.stored_runs_changed = False
+    if app.builder.format != "html":
+        return
+    results, stamp, cache = _paths(app)
+    app.env.stored_runs_fingerprint = fingerprint(results)
+    if stamp.exists() and stamp.read_text() != app.env.stored_runs_fingerprint:
+        logger.info("stored_runs: %s changed since the last build: executing every chapter again", results)
+        shutil.rmtree(cache, ignore_errors=True)
+        app.env.stored_runs_changed = True
+
+
+def _outdated(app, env, added, changed, removed):
+    return sorted(env.found_docs - added - changed - removed) if getattr(env, "stored_runs_changed", False) else []
+
+
+def _build_finished(app, exception):
+    if exception is None and app.builder.format == "html":
+        _, stamp, _ = _paths(app)
+        stamp.write_text(app.env.stored_runs_fingerprint)
+
+
+def setup(app):
+    app.connect("builder-inited", _builder_inited)
+    app.connect("env-get-outdated", _outdated)
+    app.connect("build-finished", _build_finished)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
