@@ -403,14 +403,17 @@ class Findings:
 
 
 def load_findings(results=None, train_missing=True):
-    """The findings from the stored runs (`results`: the results folder, default the project's)."""
+    """The findings from the stored runs (`results`: the results folder, default the project's): the
+    post's claims (`findings`) and what it takes to learn the grid (`ladder_finding`)."""
     from .measures import uniform_mode_counts
+    from .runsets import load
 
     by_setting = setting_runs(results, train_missing=train_missing)
     verdicts = evaluate(by_setting)
     larger = larger_networks(results, train_missing=train_missing)
     _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
     bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
+    bullets.append(ladder_finding(load("ladder", results, train_missing=train_missing)))
     return Findings(by_setting, verdicts, larger, bullets)
 
 
@@ -446,15 +449,18 @@ def ladder_finding(runs):
                if row["success_rate"] > 0]
     text = (f"**What it takes to learn the grid.** From the post's success setting ({100 * post['hq_fraction']:.1f} % "
             f"of its samples near a centre after {runs[0].config.epochs} epochs), ")
-    if not helps:
-        text += "no single change raises the share of samples near a centre by more than the seeds' spread"
-    else:
+    if not helps and not meeting:
+        return "- " + text + (f"none of the {len(summary) - 1} changes tried one at a time raises the share of samples "
+                              "near a centre by more than the seeds' spread, and none meets the field's bar of 20 "
+                              "modes with half the samples near a centre: what the post's settings lack is more "
+                              "than any one of them.")
+    if helps:
         text += (f"the one change that helps most is {LADDER_RUNGS[ranked[0]][0]} ({100 * first['hq_fraction']:.1f} "
                  f"± {100 * first['hq_fraction_se']:.1f} %, on {first['modes']:.1f} modes), then "
                  f"{LADDER_RUNGS[ranked[1]][0]} ({100 * second['hq_fraction']:.1f} %)")
-    if meeting:
-        text += "; the field's bar of 20 modes with half the samples near a centre is met by " + ", ".join(
-            f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds)" for rung, k, n in meeting) + "."
     else:
-        text += "; no single change meets the field's bar of 20 modes with half the samples near a centre."
-    return "- " + text
+        text += "no single change raises the share of samples near a centre by more than the seeds' spread"
+    if meeting:
+        return "- " + text + "; the field's bar of 20 modes with half the samples near a centre is met by " + ", ".join(
+            f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds)" for rung, k, n in meeting) + "."
+    return "- " + text + "; no single change meets the field's bar of 20 modes with half the samples near a centre."

@@ -35,8 +35,9 @@ def findings_block(results, figure, findings=()):
         table.markdown(),
         "",
         "Made by `python -m wgan_lib report` from the stored runs (the run sets `cases` and `full-seeds`, "
-        "five seeds per setting at the post's 1000 epochs); each claim's measurable form and threshold are in "
-        "`wgan_lib/claims.py` and in the book's chapter *The claims, one by one*.",
+        "five seeds per setting at the post's 1000 epochs; the last finding from the run set `ladder`, five "
+        "seeds a rung at 200 epochs); each claim's measurable form and threshold are in `wgan_lib/claims.py` "
+        "and in the book's chapter *The claims, one by one*.",
         END,
     ])
 
