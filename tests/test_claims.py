@@ -175,9 +175,9 @@ def test_the_readme_block_holds_the_findings_and_the_verdicts(tmp_path):
     assert block.count("\n| ") == len(claims.CLAIMS) + 1  # a row per claim under the header and its rule
 
 
-def ladder_run(rung, hq, modes=20, seed=0, status="completed"):
-    config = SimpleNamespace(case=f"ladder-{rung}", seed=seed, epochs=200)
-    return SimpleNamespace(config=config, status=status,
+def ladder_run(rung, hq, modes=20, seed=0, status="completed", d_grid=PLANE):
+    config = SimpleNamespace(case=f"ladder-{rung}", seed=seed, epochs=200, plot_extent=6.0)
+    return SimpleNamespace(config=config, status=status, d_grid=[d_grid], samples=[NEAR_EVERY_CENTRE],
                            metrics=[{"epoch": 199, "modes": modes, "hq_fraction": hq, "reverse_kl": 1.0, "w1": 1.0}])
 
 
@@ -202,3 +202,13 @@ def test_the_ladder_finding_names_the_change_that_helps_most():
     helps_a_little += [ladder_run("lr1e-3", 0.01, seed=s) for s in range(5)]
     text = claims.ladder_finding(helps_a_little)
     assert "helps most is ReLU instead of ELU (10.2 ± 0.1 %" in text and "no single change meets" in text
+    assert "radiate" not in text  # every D a plane
+
+
+def test_the_ladder_finding_names_the_change_whose_critic_radiates():
+    runs = [ladder_run("post", 0.02, seed=s) for s in range(5)]
+    runs += [ladder_run("relu", 0.02, seed=s, d_grid=SPOKES if s else PLANE) for s in range(5)]
+    runs += [ladder_run("no-clip", 0.02, seed=s, d_grid=BAND) for s in range(5)]  # a band: one reading only
+    assert claims.ladder_radiating(runs) == {"relu": (4, 5)}
+    assert "radiate from the centre, as in the post's picture, is ReLU instead of ELU (4 of 5 seeds, both " \
+           "readings)." in claims.ladder_finding(runs)

@@ -434,6 +434,20 @@ def ladder_ranking(summary):
     return sorted(gain, key=lambda rung: gain[rung] if math.isfinite(gain[rung]) else -math.inf, reverse=True)
 
 
+def ladder_radiating(runs):
+    """{rung: (k, n)} for the rungs of the run set `ladder` whose D radiates (`radiates`: both
+    readings of the radial claim) at the last snapshot in most seeds (k >= 0.8 n)."""
+    from .runsets import LADDER_RUNGS
+
+    found = {}
+    for rung in LADDER_RUNGS:
+        members = [r for r in runs if r.config.case == f"ladder-{rung}" and r.status == "completed"]
+        k = sum(radiates(r) for r in members)
+        if members and k >= 0.8 * len(members):
+            found[rung] = (k, len(members))
+    return found
+
+
 def ladder_finding(runs):
     """The findings' sentence on what it takes to learn the grid, from the run set `ladder`: which
     one change raises the high-quality share most over the post's success setting, whether that is
@@ -442,6 +456,10 @@ def ladder_finding(runs):
 
     summary = ladder_summary(runs)
     post, ranked = summary["post"], ladder_ranking(summary)
+    radiating = ladder_radiating(runs)
+    picture = ("" if not radiating else " The change that makes $D$'s contours radiate from the centre, as in the "
+               "post's picture, is " + ", ".join(f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds, both readings)"
+                                                for rung, (k, n) in radiating.items()) + ".")
     first, second = summary[ranked[0]], summary[ranked[1]]
     error = math.hypot(post["hq_fraction_se"], first["hq_fraction_se"])
     helps = first["hq_fraction"] - post["hq_fraction"] > 2 * error
@@ -453,7 +471,7 @@ def ladder_finding(runs):
         return "- " + text + (f"none of the {len(summary) - 1} changes tried one at a time raises the share of samples "
                               "near a centre by more than the seeds' spread, and none meets the field's bar of 20 "
                               "modes with half the samples near a centre: what the post's settings lack is more "
-                              "than any one of them.")
+                              "than any one of them." + picture)
     if helps:
         text += (f"the one change that helps most is {LADDER_RUNGS[ranked[0]][0]} ({100 * first['hq_fraction']:.1f} "
                  f"± {100 * first['hq_fraction_se']:.1f} %, on {first['modes']:.1f} modes), then "
@@ -462,5 +480,5 @@ def ladder_finding(runs):
         text += "no single change raises the share of samples near a centre by more than the seeds' spread"
     if meeting:
         return "- " + text + "; the field's bar of 20 modes with half the samples near a centre is met by " + ", ".join(
-            f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds)" for rung, k, n in meeting) + "."
-    return "- " + text + "; no single change meets the field's bar of 20 modes with half the samples near a centre."
+            f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds)" for rung, k, n in meeting) + "." + picture
+    return "- " + text + "; no single change meets the field's bar of 20 modes with half the samples near a centre." + picture
