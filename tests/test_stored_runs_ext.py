@@ -62,3 +62,18 @@ def test_a_failed_build_records_nothing(book):
     stored_runs._builder_inited(app)
     stored_runs._build_finished(app, RuntimeError("a chapter failed"))
     assert build(app) == ["grid", "intro"]  # still out of date at the next build
+
+
+def test_a_change_to_the_library_counts(book, tmp_path, monkeypatch):
+    app, _, _ = book
+    library = tmp_path / "wgan_lib"
+    library.mkdir()
+    (library / "claims.py").write_text("X = 1\n")
+    (library / "__pycache__").mkdir()
+    monkeypatch.setattr(stored_runs, "_paths", lambda app, paths=stored_runs._paths: (
+        (*paths(app)[0][:1], library), *paths(app)[1:]))
+    build(app)
+    (library / "__pycache__" / "claims.cpython-311.pyc").write_bytes(b"compiled")
+    assert build(app) == []
+    (library / "claims.py").write_text("X = 22\n")
+    assert build(app) == ["grid", "intro"]

@@ -1,13 +1,14 @@
-"""Sphinx extension: a chapter is executed again when the stored runs it reads have changed.
+"""Sphinx extension: the chapters are executed again when the stored runs or wgan_lib have changed.
 
-The book executes its chapters through jupyter-cache, which re-runs a chapter only when its code
-changes, and Sphinx re-reads only the pages whose source changed. The chapters' outputs also
-depend on the stored runs, so after `python -m wgan_lib reproduce` (or a pull that brings new
-runs) both caches would show the old numbers. When an HTML build starts, this compares a
-fingerprint of the results folder (every file's path, size and modification time, hidden
-folders such as checkpoints left out) with the one recorded by the last build in the same output
-folder; if they differ, it empties the execution cache and marks every page out of date. The new
-fingerprint is recorded when the build finishes without an error.
+The book executes its chapters through jupyter-cache, which re-runs a chapter only when its own
+code changes, and Sphinx re-reads only the pages whose source changed. The chapters' outputs also
+depend on the stored runs and on the library they call, so after `python -m wgan_lib reproduce`,
+an edit of wgan_lib or a pull that brings either, both caches would show the old output. When an
+HTML build starts, this compares a fingerprint of the results folder and of the wgan_lib package
+(every file's path, size and modification time; hidden folders such as checkpoints and
+__pycache__ left out) with the one recorded by the last build in the same output folder; if they
+differ, it empties the execution cache and marks every page out of date. The new fingerprint is
+recorded when the build finishes without an error.
 """
 import hashlib
 import os
@@ -20,34 +21,37 @@ logger = logging.getLogger(__name__)
 STAMP = ".stored-runs-fingerprint"
 
 
-def fingerprint(results):
-    """A digest of every file under `results` outside hidden folders: path, size, mtime."""
+def fingerprint(*folders):
+    """A digest of every file under `folders` outside hidden folders and __pycache__: path, size, mtime."""
     digest = hashlib.sha256()
-    for folder, subfolders, files in os.walk(results):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        for name in sorted(files):
-            path = Path(folder, name)
-            stat = path.stat()
-            digest.update(f"{path.relative_to(results)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for top in folders:
+        for folder, subfolders, files in os.walk(top):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d != "__pycache__")
+            for name in sorted(files):
+                path = Path(folder, name)
+                stat = path.stat()
+                digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
 def _paths(app):
+    import wgan_lib
     from wgan_lib.runsets import results_dir
 
     build = Path(app.outdir).parent
     cache = getattr(getattr(app.env, "mystnb_config", None), "execution_cache_path", None)  # set by myst-nb
-    return results_dir(), build / STAMP, Path(cache or build / ".jupyter_cache")
+    return (results_dir(), Path(wgan_lib.__file__).parent), build / STAMP, Path(cache or build / ".jupyter_cache")
 
 
 def _builder_inited(app):
     app.env.stored_runs_changed = False
     if app.builder.format != "html":
         return
-    results, stamp, cache = _paths(app)
-    app.env.stored_runs_fingerprint = fingerprint(results)
+    folders, stamp, cache = _paths(app)
+    app.env.stored_runs_fingerprint = fingerprint(*folders)
     if stamp.exists() and stamp.read_text() != app.env.stored_runs_fingerprint:
-        logger.info("stored_runs: %s changed since the last build: executing every chapter again", results)
+        logger.info("stored_runs: %s changed since the last build: executing every chapter again",
+                    " or ".join(map(str, folders)))
         shutil.rmtree(cache, ignore_errors=True)
         app.env.stored_runs_changed = True
 
