@@ -16,6 +16,10 @@ Verdicts over n seeds, k of which come out as the post says (`RULES`):
 
 A criterion that every run of the claims meets, or that none does, separates nothing; `evaluate`
 says so beside the verdicts (`Criterion.separates`).
+
+The findings the introduction and the README print are made here from the verdicts (`findings`,
+`load_findings`), with a last one from the run set `ladder`: what one change at a time to the
+post's success setting does (`ladder_finding`).
 """
 import math
 from dataclasses import dataclass
