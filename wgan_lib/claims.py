@@ -417,7 +417,8 @@ def load_findings(results=None, train_missing=True):
     larger = larger_networks(results, train_missing=train_missing)
     _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
     bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
-    bullets.append(ladder_finding(load("ladder", results, train_missing=train_missing)))
+    bullets.append("- **What it takes to learn the grid.** "
+                   + ladder_finding(load("ladder", results, train_missing=train_missing)))
     return Findings(by_setting, verdicts, larger, bullets)
 
 
@@ -453,9 +454,10 @@ def ladder_radiating(runs):
 
 
 def ladder_finding(runs):
-    """The findings' sentence on what it takes to learn the grid, from the run set `ladder`: which
-    one change raises the high-quality share most over the post's success setting, whether that is
-    more than twice the standard error of the difference, and whether any rung meets the field's bar."""
+    """What it takes to learn the grid, in words, from the run set `ladder` (the grid chapter's first
+    paragraph and the findings' last bullet): which one change raises the high-quality share most
+    over the post's success setting, whether that is more than twice the standard error of the
+    difference, whether any rung meets the field's bar, and which changes make D radiate."""
     from .runsets import LADDER_RUNGS
 
     summary = ladder_summary(runs)
@@ -469,10 +471,10 @@ def ladder_finding(runs):
     helps = first["hq_fraction"] - post["hq_fraction"] > 2 * error
     meeting = [(rung, round(row["success_rate"] * row["n"]), row["n"]) for rung, row in summary.items()
                if row["success_rate"] > 0]
-    text = (f"**What it takes to learn the grid.** From the post's success setting ({100 * post['hq_fraction']:.1f} % "
-            f"of its samples near a centre after {runs[0].config.epochs} epochs), ")
+    text = (f"From the post's success setting ({100 * post['hq_fraction']:.1f} % of its samples near a centre "
+            f"after {runs[0].config.epochs} epochs), ")
     if not helps and not meeting:
-        return "- " + text + (f"none of the {len(summary) - 1} changes tried one at a time raises the share of samples "
+        return text + (f"none of the {len(summary) - 1} changes tried one at a time raises the share of samples "
                               "near a centre by more than the seeds' spread, and none meets the field's bar of 20 "
                               "modes with half the samples near a centre: what the post's settings lack is more "
                               "than any one of them." + picture)
@@ -483,6 +485,6 @@ def ladder_finding(runs):
     else:
         text += "no single change raises the share of samples near a centre by more than the seeds' spread"
     if meeting:
-        return "- " + text + "; the field's bar of 20 modes with half the samples near a centre is met by " + ", ".join(
+        return text + "; the field's bar of 20 modes with half the samples near a centre is met by " + ", ".join(
             f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds)" for rung, k, n in meeting) + "." + picture
-    return "- " + text + "; no single change meets the field's bar of 20 modes with half the samples near a centre." + picture
+    return text + "; no single change meets the field's bar of 20 modes with half the samples near a centre." + picture
