@@ -181,34 +181,33 @@ def ladder_run(rung, hq, modes=20, seed=0, status="completed", d_grid=PLANE):
                            metrics=[{"epoch": 199, "modes": modes, "hq_fraction": hq, "reverse_kl": 1.0, "w1": 1.0}])
 
 
+def five_seeds(rung, hq, step=0.0, **kwargs):
+    """A rung's five seeds, the high-quality share of seed s being hq + s * step."""
+    return [ladder_run(rung, hq + step * s, seed=s, **kwargs) for s in range(5)]
+
+
 def test_the_ladder_finding_names_the_change_that_helps_most():
-    runs = [ladder_run("post", 0.02 + 0.001 * s, seed=s) for s in range(5)]
-    runs += [ladder_run("relu", 0.60 + 0.01 * s, modes=22, seed=s) for s in range(5)]
-    runs += [ladder_run("lr1e-3", 0.10 + 0.01 * s, seed=s) for s in range(5)]
-    runs += [ladder_run("no-clip", 0.0, seed=s, status="failed") for s in range(5)]
+    runs = five_seeds("post", 0.02, 0.001) + five_seeds("relu", 0.60, 0.01, modes=22) + five_seeds("lr1e-3", 0.10, 0.01)
+    runs += five_seeds("no-clip", 0.0, status="failed")
     assert claims.ladder_ranking(claims.ladder_summary(runs)) == ["relu", "lr1e-3", "no-clip"]
     text = claims.ladder_finding(runs)
     assert "success setting (2.2 % of its samples near a centre after 200 epochs)" in text
     assert "helps most is ReLU instead of ELU (62.0 ± 0.7 %, on 22.0 modes), then a learning rate of 1e-3" in text
     assert "met by ReLU instead of ELU (5 of 5 seeds)" in text
-    noise = [ladder_run("post", 0.02 + 0.01 * s, seed=s) for s in range(5)]
-    noise += [ladder_run("relu", 0.03 + 0.01 * s, seed=s) for s in range(5)]
-    noise += [ladder_run("lr1e-3", 0.01, seed=s) for s in range(5)]
-    text = claims.ladder_finding(noise)
+    text = claims.ladder_finding(five_seeds("post", 0.02, 0.01) + five_seeds("relu", 0.03, 0.01)
+                                 + five_seeds("lr1e-3", 0.01))
     assert "none of the 2 changes tried one at a time raises the share" in text
     assert "none meets the field's bar" in text
-    helps_a_little = [ladder_run("post", 0.02 + 0.001 * s, seed=s) for s in range(5)]
-    helps_a_little += [ladder_run("relu", 0.10 + 0.001 * s, seed=s) for s in range(5)]
-    helps_a_little += [ladder_run("lr1e-3", 0.01, seed=s) for s in range(5)]
-    text = claims.ladder_finding(helps_a_little)
+    text = claims.ladder_finding(five_seeds("post", 0.02, 0.001) + five_seeds("relu", 0.10, 0.001)
+                                 + five_seeds("lr1e-3", 0.01))
     assert "helps most is ReLU instead of ELU (10.2 ± 0.1 %" in text and "no single change meets" in text
     assert "radiate" not in text  # every D a plane
 
 
 def test_the_ladder_finding_names_the_change_whose_critic_radiates():
-    runs = [ladder_run("post", 0.02, seed=s) for s in range(5)]
+    runs = five_seeds("post", 0.02)
     runs += [ladder_run("relu", 0.02, seed=s, d_grid=SPOKES if s else PLANE) for s in range(5)]
-    runs += [ladder_run("no-clip", 0.02, seed=s, d_grid=BAND) for s in range(5)]  # a band: one reading only
+    runs += five_seeds("no-clip", 0.02, d_grid=BAND)  # a band: one reading only
     assert claims.ladder_radiating(runs) == {"relu": (4, 5)}
     assert "radiate from the centre, as in the post's picture, is ReLU instead of ELU (4 of 5 seeds, both " \
            "readings)." in claims.ladder_finding(runs)
