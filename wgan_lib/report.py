@@ -2,8 +2,8 @@
 
 Writes a figure of the post's successful setting over its five seeds (D's map with G's samples on
 top) and replaces the block between the README's `<!-- results:start -->` and
-`<!-- results:end -->` markers with the findings (`claims.findings`, the same bullets as the
-book's introduction) and the verdict on each claim of the post (`claims.evaluate`).
+`<!-- results:end -->` markers with the findings (`claims.load_findings`, the same bullets as
+the book's introduction) and the verdict on each claim of the post (`claims.evaluate`).
 Nothing is trained: a missing run is an error.
 """
 from pathlib import Path
@@ -12,6 +12,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def findings_block(results, figure, findings=()):
+    from .runsets import LADDER_EPOCHS, LADDER_SEEDS
     from .tables import Table, pm
 
     rows = []
@@ -35,9 +36,9 @@ def findings_block(results, figure, findings=()):
         table.markdown(),
         "",
         "Made by `python -m wgan_lib report` from the stored runs (the run sets `cases` and `full-seeds`, "
-        "five seeds per setting at the post's 1000 epochs; the last finding from the run set `ladder`, five "
-        "seeds a rung at 200 epochs); each claim's measurable form and threshold are in `wgan_lib/claims.py` "
-        "and in the book's chapter *The claims, one by one*.",
+        "five seeds per setting at the post's 1000 epochs; the last finding from the run set `ladder`, "
+        f"{len(LADDER_SEEDS)} seeds a rung at {LADDER_EPOCHS} epochs); each claim's measurable form and threshold "
+        "are in `wgan_lib/claims.py` and in the book's chapter *The claims, one by one*.",
         END,
     ])
 
