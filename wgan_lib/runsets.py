@@ -254,8 +254,8 @@ RUN_SETS = {s.name: s for s in [
            record="metrics", stacks=2),
     RunSet("critic", "the critic study: D's weights at every snapshot, 200 epochs", _critic(), record="weights"),
     RunSet("critic-size", "the success case with a larger critic (and without clipping), 1000 epochs", _critic_size(),
-           stacks=tuple(tuple(run_name(c) for c in _critic_size() if (c.d_width, c.d_depth) == size)
-                        for size in CRITIC_SIZES)),
+           stacks=tuple(tuple(run_name(c) for c in _critic_size() if ((c.d_width, c.d_depth), c.clip) == group)
+                        for group in dict.fromkeys(((c.d_width, c.d_depth), c.clip) for c in _critic_size()))),
     RunSet("ladder", "the success setting with one change at a time, five seeds a rung, 200 epochs", _ladder(),
            stacks=tuple(tuple(f"ladder-{rung}-seed{s}" for s in LADDER_SEEDS) for rung in LADDER_RUNGS)),
     RunSet("sanity", "settings the field uses, away from the post, 60 epochs", _sanity(),
