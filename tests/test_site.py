@@ -134,6 +134,10 @@ def check_display_rules(page, name):
     widgets = page.eval_on_selector_all("article [class*='widget']", "els => els.length")
     loose_sliders = page.eval_on_selector_all("article input[type=range]", "els => els.filter(e => !e.closest('div.animation')).length")
     assert widgets == 0 and loose_sliders == 0, f"{name}: {widgets} widget elements, {loose_sliders} sliders outside an animation"
+    # One search control for the reader (the sidebar's), not a second one in a header bar that holds nothing else.
+    searches = page.eval_on_selector_all(
+        ".search-button-field", "els => els.filter(e => e.getBoundingClientRect().width > 0).length")
+    assert searches == 1, f"{name}: {searches} visible search controls"
 
 
 def test_the_static_clip_page_shows_the_animation_and_no_dead_widget(site):
