@@ -318,7 +318,8 @@ def all_runs(runs_by_setting):
     return [run for runs in runs_by_setting.values() for run in runs]
 
 
-def _times_the_post(range_999):
+def times_the_post(range_999):
+    """`range_999` (D's range over the plot at epoch 999) in words against the post's table."""
     ratio = range_999 / POST_RANGE_999
     return f"{1 / ratio:.0f} times smaller than the post's" if ratio < 1 else f"{ratio:.1f} times the post's"
 
@@ -389,7 +390,7 @@ def findings(results, every_run, uniform_hq, larger):
         + f" ({growth.verdict}, {growth.k} of {growth.n} seeds), "
         + ("**and to the post's numbers**" if table.verdict == "reproduced" else "**but not to the post's numbers**")
         + f" ({table.verdict})"
-        + (f": its range at epoch 999 is {_times_the_post(float(np.mean(table.values)))}. " if table.values else ". ")
+        + (f": its range at epoch 999 is {times_the_post(float(np.mean(table.values)))}. " if table.values else ". ")
         + f"One run failing and one succeeding is {pair.verdict} ({pair.k} of {pair.n} seeds succeed).",
     ]
     return [f"- {b}" for b in bullets]
