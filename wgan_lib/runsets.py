@@ -210,6 +210,14 @@ def _critic_size():
     return tuple(configs)
 
 
+def _critic_size_stacks():
+    """One stack per critic size and clipping, so that the costly 3 x 128 runs share two workers."""
+    stacks = {}
+    for c in _critic_size():
+        stacks.setdefault(((c.d_width, c.d_depth), c.clip), []).append(run_name(c))
+    return tuple(map(tuple, stacks.values()))
+
+
 # What it takes to learn the grid: from the post's success setting, one change at a time (each
 # rung changes one thing and keeps the rest), five seeds a rung, 200 epochs with a snapshot every 20.
 LADDER_EPOCHS = 200
@@ -254,8 +262,7 @@ RUN_SETS = {s.name: s for s in [
            record="metrics", stacks=2),
     RunSet("critic", "the critic study: D's weights at every snapshot, 200 epochs", _critic(), record="weights"),
     RunSet("critic-size", "the success case with a larger critic (and without clipping), 1000 epochs", _critic_size(),
-           stacks=tuple(tuple(run_name(c) for c in _critic_size() if ((c.d_width, c.d_depth), c.clip) == group)
-                        for group in dict.fromkeys(((c.d_width, c.d_depth), c.clip) for c in _critic_size()))),
+           stacks=_critic_size_stacks()),
     RunSet("ladder", "the success setting with one change at a time, five seeds a rung, 200 epochs", _ladder(),
            stacks=tuple(tuple(f"ladder-{rung}-seed{s}" for s in LADDER_SEEDS) for rung in LADDER_RUNGS)),
     RunSet("sanity", "settings the field uses, away from the post, 60 epochs", _sanity(),
