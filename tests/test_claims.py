@@ -1,5 +1,6 @@
 """Tests of wgan_lib.claims: each claim's measurable form on constructed runs whose answer is known,
 the verdict rules, and the judgement of a whole table."""
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -211,3 +212,43 @@ def test_the_ladder_finding_names_the_change_whose_critic_radiates():
     assert claims.ladder_radiating(runs) == {"relu": (4, 5)}
     assert "radiate from the centre, as in the post's picture, is ReLU instead of ELU (4 of 5 seeds, both " \
            "readings)." in claims.ladder_finding(runs)
+
+
+def screen_run(candidate, modes, hq, kl=0.5, seed=0, status="completed", wall=600.0, size=6, epochs=100):
+    config = SimpleNamespace(case=f"best-{candidate}", seed=seed, epochs=epochs)
+    return SimpleNamespace(config=config, status=status, provenance={"wall_time_s": wall, "stack_size": size},
+                           metrics=[{"epoch": epochs - 1, "modes": modes, "hq_fraction": hq, "reverse_kl": kl,
+                                     "w1": 1.0}])
+
+
+def test_the_best_score_is_one_for_every_mode_sharp_and_near_zero_for_a_spread_or_a_collapse():
+    assert claims.best_score({"modes": 25, "hq_fraction": 1.0}) == 1.0
+    assert claims.best_score({"modes": 25, "hq_fraction": 0.02}) == pytest.approx(0.02)  # the post's thin spread
+    assert claims.best_score({"modes": 1, "hq_fraction": 1.0}) == pytest.approx(0.04)  # a collapse onto one mode
+    assert math.isnan(claims.best_score({}))
+
+
+def test_the_best_choice_takes_the_highest_mean_score_and_breaks_ties_by_reverse_kl():
+    runs = [screen_run("standard-lr1e-3", 17, 0.9, seed=0), screen_run("standard-lr1e-3", 17, 0.9, seed=1),
+            screen_run("standard-lr3e-4", 25, 0.8, seed=0), screen_run("standard-lr3e-4", 25, 0.1, seed=1),
+            screen_run("gp-lr1e-4-lambda10", 25, 0.5, kl=0.2), screen_run("gp-lr1e-4-lambda0.1", 25, 0.5, kl=0.1),
+            screen_run("coulomb-lr1e-3", 25, 0.9, seed=0), screen_run("coulomb-lr1e-3", 0, 0.0, seed=1, status="failed"),
+            screen_run("coulomb-lr1e-4", 20, 0.5)]
+    scores = claims.best_screen_scores(runs)
+    assert scores["standard"]["standard-lr1e-3"][0] == pytest.approx(17 / 25 * 0.9)
+    assert scores["standard"]["standard-lr3e-4"][0] == pytest.approx((0.8 + 0.1) / 2)
+    assert scores["coulomb"]["coulomb-lr1e-3"] == (pytest.approx(0.9 / 2), 0.5, 2)  # the diverged seed scores 0
+    assert claims.best_choice(runs) == {"standard": "standard-lr1e-3", "wgan-gp": "gp-lr1e-4-lambda0.1",
+                                        "coulomb": "coulomb-lr1e-3"}
+    assert claims.best_choice(list(reversed(runs))) == claims.best_choice(runs)
+
+
+def test_the_final_schedule_is_the_longest_within_the_budget_per_seed_in_steps_of_fifty_epochs():
+    # 600 s for a stack of 6 runs x 100 epochs: 1 s per run and epoch; 1800 s buys 1800 epochs
+    runs = [screen_run("clip0.01-lr1e-4", 20, 0.5, seed=s) for s in (0, 1)]
+    assert claims.best_epochs(runs, "clip0.01-lr1e-4") == 1800
+    # the slowest seed's stack decides; 1800 / 1.3 = 1384.6 epochs, rounded down to 1350
+    runs[1] = screen_run("clip0.01-lr1e-4", 20, 0.5, seed=1, wall=780.0)
+    assert claims.best_epochs(runs, "clip0.01-lr1e-4") == 1350
+    with pytest.raises(ValueError, match="no run of candidate 'clip0.1-lr1e-4'"):
+        claims.best_epochs(runs, "clip0.1-lr1e-4")

@@ -82,6 +82,28 @@ def test_the_sets_stacks_are_the_ones_their_stored_runs_were_trained_in():
                 assert stored == [names], (name, sorted(names))
 
 
+def test_the_best_screen_is_the_protocol_of_docs_grid_best():
+    """docs/grid-best.md: the field's base (ReLU 3 x 128, 2-D normal noise, no decay) and three
+    candidates per discriminator, seeds 0 and 1, 100 epochs, one stack per discriminator."""
+    run_set = get_run_set("best-screen")
+    assert len(run_set.configs) == 4 * 3 * 2
+    success = CASES["success"].config()
+    for c in run_set.configs:
+        assert (c.activation, c.g_width, c.d_width, c.g_depth, c.d_depth) == ("relu", 128, 128, 3, 3)
+        assert (c.noise, c.noise_dim, c.decay, c.batch_size, c.beta_1) == ("normal", 2, 0.0, 512, 0.5)
+        assert (c.epochs, c.seed in (0, 1), c.samples_per_center) == (100, True, success.samples_per_center)
+        assert (c.clip is not None) == (c.loss == "wgan")  # only the clipped WGAN clips
+        if c.loss in ("wgan", "wgan-gp"):
+            assert c.n_critic == 5
+    gp = {(c.lr, c.gp_lambda, c.beta_2) for c in run_set.configs if c.loss == "wgan-gp"}
+    assert gp == {(1e-4, 10.0, 0.9), (1e-4, 0.1, 0.9), (1e-3, 0.1, 0.9)}
+    assert {(c.clip, c.lr) for c in run_set.configs if c.loss == "wgan"} == {(0.01, 1e-4), (0.1, 1e-4), (0.03, 1e-3)}
+    for loss in ("standard", "coulomb"):
+        assert {c.lr for c in run_set.configs if c.loss == loss} == {1e-3, 3e-4, 1e-4}
+    stacks = [{run_set.configs[i].loss for i in stack} for stack in run_set.stack_indices()]
+    assert stacks == [{"standard"}, {"wgan-gp"}, {"wgan"}, {"coulomb"}]
+
+
 def test_an_int_splits_a_set_by_position_and_named_stacks_leave_the_rest_alone():
     configs = tuple(Config(case="tiny").replace(**TINY, seed=s) for s in range(7))
     assert RunSet("x", "", configs, stacks=2).stack_indices() == [[0, 2, 4, 6], [1, 3, 5]]

@@ -489,3 +489,68 @@ def ladder_finding(runs):
         return text + "; the field's bar of 20 modes with half the samples near a centre is met by " + ", ".join(
             f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds)" for rung, k, n in meeting) + "." + picture
     return text + "; no single change meets the field's bar of 20 modes with half the samples near a centre." + picture
+
+
+# ------------------------------------------------------------- each discriminator at its best
+def best_score(metrics):
+    """The score of docs/grid-best.md: (modes / 25) x high-quality share; 1 for every mode covered with
+    every sample sharp, near 0 for a thin spread and for a collapse alike (NaN for a diverged run)."""
+    if not metrics or metrics.get("modes") is None or metrics.get("hq_fraction") is None:
+        return math.nan
+    return metrics["modes"] / 25 * metrics["hq_fraction"]
+
+
+def best_candidate_of(run):
+    """The candidate a run of the run sets `best-screen` and `best` tries ('gp-lr1e-4-lambda10', ...)."""
+    return run.config.case.removeprefix("best-")
+
+
+def best_screen_scores(runs):
+    """{discriminator: {candidate: (mean score, mean reverse KL, n)}} over the seeds of the screen, at
+    each run's last snapshot; a diverged seed scores 0 (it learnt nothing) and counts in n."""
+    from .runsets import BEST_CANDIDATES
+    from .summary import final_metrics
+
+    table = {}
+    for disc, candidates in BEST_CANDIDATES.items():
+        for candidate in candidates:
+            members = [r for r in runs if best_candidate_of(r) == candidate]
+            if not members:
+                continue
+            finals = [final_metrics(r) for r in members]
+            scores = [0.0 if r.status != "completed" else best_score(f) for r, f in zip(members, finals)]
+            kl = [f["reverse_kl"] for f in finals if math.isfinite(f["reverse_kl"])]
+            table.setdefault(disc, {})[candidate] = (float(sum(scores) / len(scores)),
+                                                     float(sum(kl) / len(kl)) if kl else math.inf, len(members))
+    return table
+
+
+def best_choice(runs):
+    """{discriminator: its best candidate}: the highest mean score, ties to the lower mean reverse KL
+    (then the candidate listed first, so the choice never depends on the order of `runs`)."""
+    from .runsets import BEST_CANDIDATES
+
+    choice = {}
+    for disc, scored in best_screen_scores(runs).items():
+        order = list(BEST_CANDIDATES[disc])
+        choice[disc] = min(scored, key=lambda c: (-scored[c][0], scored[c][1], order.index(c)))
+    return choice
+
+
+def seconds_per_run_epoch(run):
+    """One run's share of one core per epoch: its stack's wall time over the stack's size and epochs."""
+    p = run.provenance
+    return p["wall_time_s"] / p["stack_size"] / run.config.epochs
+
+
+def best_epochs(runs, candidate, budget_s=None, step=50):
+    """The final schedule of `candidate`: the longest whose cost per seed, at its screen's time per run
+    and epoch (the slowest of its seeds' stacks), fits `budget_s` (default `BEST_BUDGET_S`), rounded
+    down to a multiple of `step` epochs."""
+    from .runsets import BEST_BUDGET_S
+
+    members = [r for r in runs if best_candidate_of(r) == candidate]
+    if not members:
+        raise ValueError(f"the screen has no run of candidate {candidate!r}")
+    per_epoch = max(seconds_per_run_epoch(r) for r in members)
+    return int((budget_s or BEST_BUDGET_S) / per_epoch // step * step)

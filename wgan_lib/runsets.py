@@ -242,6 +242,47 @@ def _ladder():
                  for rung, (_, changes) in LADDER_RUNGS.items() for seed in LADDER_SEEDS)
 
 
+# Each discriminator at its best (docs/grid-best.md, fixed before any of these runs): the field's
+# base, three candidates per discriminator, two seeds, 100 epochs; the candidate with the highest
+# (modes / 25) x high-quality share is then trained with ten seeds.
+BEST_BASE = dict(activation="relu", g_width=128, d_width=128, g_depth=3, d_depth=3, noise="normal", noise_dim=2,
+                 decay=0.0, clip=None)
+BEST_CANDIDATES = {  # discriminator: {candidate: its changes to the base}
+    "standard": {"standard-lr1e-3": dict(loss="standard", lr=1e-3),
+                 "standard-lr3e-4": dict(loss="standard", lr=3e-4),
+                 "standard-lr1e-4": dict(loss="standard", lr=1e-4)},
+    "wgan-gp": {"gp-lr1e-4-lambda10": dict(loss="wgan-gp", n_critic=5, beta_2=0.9, lr=1e-4, gp_lambda=10.0),
+                "gp-lr1e-4-lambda0.1": dict(loss="wgan-gp", n_critic=5, beta_2=0.9, lr=1e-4, gp_lambda=0.1),
+                "gp-lr1e-3-lambda0.1": dict(loss="wgan-gp", n_critic=5, beta_2=0.9, lr=1e-3, gp_lambda=0.1)},
+    "wgan": {"clip0.01-lr1e-4": dict(loss="wgan", n_critic=5, clip=0.01, lr=1e-4),
+             "clip0.1-lr1e-4": dict(loss="wgan", n_critic=5, clip=0.1, lr=1e-4),
+             "clip0.03-lr1e-3": dict(loss="wgan", n_critic=5, clip=0.03, lr=1e-3)},
+    "coulomb": {"coulomb-lr1e-3": dict(loss="coulomb", lr=1e-3),
+                "coulomb-lr3e-4": dict(loss="coulomb", lr=3e-4),
+                "coulomb-lr1e-4": dict(loss="coulomb", lr=1e-4)},
+}
+BEST_SCREEN_EPOCHS, BEST_SCREEN_SEEDS = 100, (0, 1)
+BEST_BUDGET_S = 30 * 60  # one seed's share of one CPU core
+
+
+def best_config(candidate, seed, epochs=BEST_SCREEN_EPOCHS, snapshot_every=20):
+    """The config of a candidate of the best-of search: the success case, the base, its changes."""
+    changes = next(c[candidate] for c in BEST_CANDIDATES.values() if candidate in c)
+    return CASES["success"].config(case=f"best-{candidate}", seed=seed, epochs=epochs, snapshot_every=snapshot_every,
+                                   **{**BEST_BASE, **changes})
+
+
+def _best_screen():
+    return tuple(best_config(candidate, seed) for candidates in BEST_CANDIDATES.values() for candidate in candidates
+                 for seed in BEST_SCREEN_SEEDS)
+
+
+def _best_screen_stacks():
+    """One stack per discriminator (its three candidates, both seeds)."""
+    return tuple(tuple(run_name(best_config(candidate, seed)) for candidate in candidates for seed in BEST_SCREEN_SEEDS)
+                 for candidates in BEST_CANDIDATES.values())
+
+
 def _names(*parts):
     return tuple(parts)
 
@@ -265,6 +306,8 @@ RUN_SETS = {s.name: s for s in [
            stacks=_critic_size_stacks()),
     RunSet("ladder", "the success setting with one change at a time, five seeds a rung, 200 epochs", _ladder(),
            stacks=tuple(tuple(f"ladder-{rung}-seed{s}" for s in LADDER_SEEDS) for rung in LADDER_RUNGS)),
+    RunSet("best-screen", "three candidates per discriminator from the field's base, two seeds, 100 epochs",
+           _best_screen(), stacks=_best_screen_stacks()),
     RunSet("sanity", "settings the field uses, away from the post, 60 epochs", _sanity(),
            stacks=(("sanity-std-relu-3x128-lr1e-3-seed0", "sanity-std-relu-3x128-lr1e-4-seed0",
                     "sanity-success-relu-3x128-seed0"),)),
