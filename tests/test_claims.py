@@ -252,3 +252,15 @@ def test_the_final_schedule_is_the_longest_within_the_budget_per_seed_in_steps_o
     assert claims.best_epochs(runs, "clip0.01-lr1e-4") == 1350
     with pytest.raises(ValueError, match="no run of candidate 'clip0.1-lr1e-4'"):
         claims.best_epochs(runs, "clip0.1-lr1e-4")
+
+
+def test_the_goals_are_met_only_when_every_part_is():
+    pacgan4 = {"modes": 24.8, "hq_fraction": 0.936, "reverse_kl": 0.04}
+    assert len(claims.best_goal_missed("wgan-gp", pacgan4)) == 3  # equalling the best row does not beat it
+    assert claims.best_goal_missed("wgan-gp", {"modes": 24.9, "hq_fraction": 0.95, "reverse_kl": 0.03}) == []
+    assert claims.best_goal_missed("wgan-gp", {"modes": 25.0, "hq_fraction": 0.99, "reverse_kl": math.nan}) == \
+        ["reverse KL nan is not < 0.04"]
+    assert claims.best_goal_missed("wgan", {"modes": 24.0, "hq_fraction": 0.8, "reverse_kl": 1.0}) == []
+    assert claims.best_goal_missed("wgan", {"modes": 23.9, "hq_fraction": 0.9, "reverse_kl": 0.0}) == \
+        ["modes 23.9 is not >= 24"]
+    assert claims.best_goal_missed("standard", pacgan4) is None

@@ -554,3 +554,21 @@ def best_epochs(runs, candidate, budget_s=None, step=50):
         raise ValueError(f"the screen has no run of candidate {candidate!r}")
     per_epoch = max(seconds_per_run_epoch(r) for r in members)
     return int((budget_s or BEST_BUDGET_S) / per_epoch // step * step)
+
+
+# The goals of docs/grid-best.md, on the means over the ten seeds: (metric, comparison, bound).
+BEST_GOALS = {
+    "wgan-gp": (("modes", ">", 24.8), ("hq_fraction", ">", 0.936), ("reverse_kl", "<", 0.04)),  # PacGAN4
+    "wgan": (("modes", ">=", 24.0), ("hq_fraction", ">=", 0.8)),
+}
+_COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b}
+
+
+def best_goal_missed(discriminator, row):
+    """The parts of `discriminator`'s goal that a `summary.summarise` row misses, in words ([] when it
+    meets every part; None when the discriminator has no goal). A NaN mean misses."""
+    if discriminator not in BEST_GOALS:
+        return None
+    words = {"modes": "modes", "hq_fraction": "high-quality share", "reverse_kl": "reverse KL"}
+    return [f"{words[metric]} {row[metric]:.3g} is not {op} {bound:g}" for metric, op, bound in BEST_GOALS[discriminator]
+            if not (math.isfinite(row[metric]) and _COMPARE[op](row[metric], bound))]
