@@ -251,3 +251,38 @@ def test_schedule_check_and_rounding_drift_tables():
     full.epoch_logs = {"d_loss": np.array([1.0, 2.0, 4.0])}
     short.epoch_logs = {"d_loss": np.array([1.0, 2.2, 2.0])}
     assert tables.rounding_drift_table([(full, short)], epochs=(0, 1, 2, 5)).rows[0][2:] == ["0", "1e-01", "5e-01", "—"]
+
+
+def _best_run(candidate, seed, modes, hq, kl=0.1, epochs=(0, 50, 100, 149), status="completed"):
+    from wgan_lib.runsets import best_config
+
+    config = best_config(candidate, seed, epochs=epochs[-1] + 1, snapshot_every=50)
+    metrics = [{"epoch": e, "modes": modes, "hq_fraction": hq * (0.5 if e == 100 else 1.0), "reverse_kl": kl,
+                "w1": 0.5} for e in epochs]
+    return SimpleNamespace(config=config, status=status, metrics=metrics, final_metrics=metrics[-1],
+                           provenance={"wall_time_s": 600.0, "stack_size": 6})
+
+
+def test_best_screen_table_scores_every_candidate_and_marks_the_kept_one():
+    runs = [_best_run("gp-lr1e-4-lambda10", s, 25, 0.9) for s in (0, 1)]
+    runs += [_best_run("gp-lr1e-3-lambda0.1", s, 20, 0.5) for s in (0, 1)]
+    runs += [_best_run("clip0.01-lr1e-4", 0, 24, 0.2), _best_run("clip0.01-lr1e-4", 1, 0, 0.0, status="failed")]
+    table = tables.best_screen_table(runs)
+    assert table.column("candidate") == ["lr 1e-4, λ 10, 5 critic updates", "lr 1e-3, λ 0.1, 5 critic updates",
+                                         "clip 0.01, lr 1e-4, 5 critic updates"]
+    assert table.column("score") == ["0.900", "0.400", f"{24 / 25 * 0.2 / 2:.3f}"]  # the diverged seed scores 0
+    assert table.column("") == ["kept", "", "kept"]
+    assert table.column("modes")[2] == "24.0"  # the field's means are over the completed seeds
+
+
+def test_best_table_gives_means_errors_the_early_share_and_the_goal():
+    runs = [_best_run("gp-lr1e-4-lambda10", s, 25, 0.94 + 0.01 * s, kl=0.03) for s in range(3)]
+    runs += [_best_run("standard-lr1e-3", s, 17, 0.9) for s in range(2)]
+    runs += [_best_run("clip0.01-lr1e-4", s, 20, 0.5) for s in range(2)]
+    table = tables.best_table(runs)
+    rows = {r[0]: dict(zip(table.header, r)) for r in table.rows}
+    gp = rows["WGAN with gradient penalty"]
+    assert (gp["epochs"], gp["seeds"], gp["modes"], gp["goal"]) == ("150", "3", "25.0 ± 0.0", "met")
+    assert gp["HQ %"] == "95.0 ± 0.6" and gp["HQ % at epoch 100"] == "47.5 ± 0.3"
+    assert rows["standard GAN (cross-entropy)"]["goal"] == tables.DASH  # no goal was set
+    assert rows["Wasserstein GAN"]["goal"] == "missed: modes 20 is not >= 24; high-quality share 0.5 is not >= 0.8"
