@@ -286,3 +286,12 @@ def test_best_table_gives_means_errors_the_early_share_and_the_goal():
     assert gp["HQ %"] == "95.0 ± 0.6" and gp["HQ % at epoch 100"] == "47.5 ± 0.3"
     assert rows["standard GAN (cross-entropy)"]["goal"] == tables.DASH  # no goal was set
     assert rows["Wasserstein GAN"]["goal"] == "missed: modes 20 is not >= 24; high-quality share 0.5 is not >= 0.8"
+
+
+def test_numbers_and_means_with_errors_stay_on_one_line_and_text_wraps():
+    table = tables.Table(["setting", "modes", "HQ %", "KL", "seeds"],
+                         [["a learning rate of 1e-3", "17.6 ± 1.1", "1.7", "-0.5", "0 of 5"],
+                          ["post", "25", "93.6 %", "1.2e-05 ± 3e-06", tables.DASH]])
+    cells = re.findall(r"<td( class=\"num\")?>([^<]*)</td>", table._repr_html_())
+    assert [text for cls, text in cells if cls] == ["17.6 ± 1.1", "1.7", "-0.5", "25", "93.6 %", "1.2e-05 ± 3e-06"]
+    assert [text for cls, text in cells if not cls] == ["a learning rate of 1e-3", "0 of 5", "post", tables.DASH]

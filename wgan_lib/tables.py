@@ -7,6 +7,7 @@ The published numbers on the grid and the post's own table are data with their s
 import csv
 import html
 import math
+import re
 from pathlib import Path
 
 from .cases import CASES, clip_label
@@ -14,6 +15,8 @@ from .losses import LOSSES
 from .summary import final_metrics, run_field_success
 
 DASH = "—"
+# A cell that is a number, a percentage or a mean ± error; the page keeps it on one line (class "num").
+NUMBER = re.compile(r"[-+]?[0-9][0-9.eE+-]*( ?%)?( ± [0-9][0-9.eE+-]*)?( ?%)?")
 DATA_DIR = Path(__file__).resolve().parent
 
 
@@ -37,7 +40,8 @@ class Table:
     def _repr_html_(self):
         esc = html.escape
         head = "".join(f"<th>{esc(h)}</th>" for h in self.header)
-        body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in self.rows)
+        body = "".join("<tr>" + "".join(f'<td class="num">{esc(c)}</td>' if NUMBER.fullmatch(c) else f"<td>{esc(c)}</td>"
+                                        for c in r) + "</tr>" for r in self.rows)
         caption = f"<caption>{esc(self.caption)}</caption>" if self.caption else ""
         return f'<table class="wgan-table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
