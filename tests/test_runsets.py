@@ -104,6 +104,26 @@ def test_the_best_screen_is_the_protocol_of_docs_grid_best():
     assert stacks == [{"standard"}, {"wgan-gp"}, {"wgan"}, {"coulomb"}]
 
 
+def test_the_ladder_down_puts_back_one_of_the_posts_choices_per_rung_where_the_top_differs():
+    from wgan_lib.runsets import POST_CHOICES, best_config, ladder_down_configs, ladder_down_rungs
+
+    post = CASES["success"].config()
+    for top, extra in (("clip0.03-lr1e-3", {"lr1e-4", "clip0.1"}), ("clip0.1-lr1e-4", set()),
+                       ("gp-lr1e-4-lambda10", {"beta2-0.999", "clip0.1"})):
+        rungs = ladder_down_rungs(top)
+        assert set(rungs) == {"top", "elu", "2x64", "uniform-4d", "decay", "ncritic1"} | extra, top
+        configs = ladder_down_configs(top)
+        assert len(configs) == 5 * len(rungs) and {c.epochs for c in configs} == {200}
+        base = best_config(top, 0).replace(epochs=200)
+        for c in configs:
+            rung = c.case.removeprefix("down-")
+            changed = {f for f in base.__dataclass_fields__ if f not in ("case", "seed")
+                       and getattr(c, f) != getattr(base, f)}
+            assert changed == ({f for f in POST_CHOICES[rung][1] if getattr(base, f) != getattr(post, f)}
+                               if rung != "top" else set()), (top, rung)
+            assert all(getattr(c, f) == getattr(post, f) for f in changed)
+
+
 def test_an_int_splits_a_set_by_position_and_named_stacks_leave_the_rest_alone():
     configs = tuple(Config(case="tiny").replace(**TINY, seed=s) for s in range(7))
     assert RunSet("x", "", configs, stacks=2).stack_indices() == [[0, 2, 4, 6], [1, 3, 5]]

@@ -283,6 +283,37 @@ def _best_screen_stacks():
                  for candidates in BEST_CANDIDATES.values())
 
 
+# The ladder down (docs/grid-best.md): from a setting that learns the grid, put back one of the
+# post's choices at a time. A rung exists where the top differs from the post in its fields.
+LADDER_DOWN_EPOCHS, LADDER_DOWN_SEEDS = 200, (0, 1, 2, 3, 4)
+POST_CHOICES = {  # rung: (what it puts back, in words; the fields it takes from the post's success setting)
+    "elu": ("ELU instead of ReLU", ("activation",)),
+    "2x64": ("networks of 2 x 64 instead of 3 x 128", ("g_width", "g_depth", "d_width", "d_depth")),
+    "uniform-4d": ("4-D uniform noise instead of 2-D normal", ("noise", "noise_dim")),
+    "decay": ("the learning-rate decay of 1e-5", ("decay",)),
+    "ncritic1": ("one critic update per generator update", ("n_critic",)),
+    "beta2-0.999": ("Adam's beta_2 = 0.999", ("beta_2",)),
+    "lr1e-4": ("the post's learning rate 1e-4", ("lr",)),
+    "clip0.1": ("clipping at the post's 0.1", ("loss", "clip")),  # for a WGAN-GP top: instead of the penalty
+}
+
+
+def ladder_down_rungs(top):
+    """{rung: changes to the `top` candidate's config} for the rungs of the ladder down: the top, then
+    each of the post's choices where the top differs from it."""
+    post, config = CASES["success"].config(), best_config(top, 0)
+    rungs = {"top": {}}
+    for rung, (_, fields) in POST_CHOICES.items():
+        if any(getattr(config, f) != getattr(post, f) for f in fields):
+            rungs[rung] = {f: getattr(post, f) for f in fields}
+    return rungs
+
+
+def ladder_down_configs(top):
+    return tuple(best_config(top, seed, epochs=LADDER_DOWN_EPOCHS).replace(case=f"down-{rung}", **changes)
+                 for rung, changes in ladder_down_rungs(top).items() for seed in LADDER_DOWN_SEEDS)
+
+
 def _names(*parts):
     return tuple(parts)
 
