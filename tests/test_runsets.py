@@ -104,6 +104,18 @@ def test_the_best_screen_is_the_protocol_of_docs_grid_best():
     assert stacks == [{"standard"}, {"wgan-gp"}, {"wgan"}, {"coulomb"}]
 
 
+def test_the_final_best_runs_are_ten_seeds_of_each_kept_candidate_one_stack_each_with_epoch_100():
+    from wgan_lib.runsets import best_config, best_final_configs, best_final_stacks
+
+    final = {"standard": ("standard-lr3e-4", 1000), "wgan": ("clip0.03-lr1e-3", 350)}
+    run_set = RunSet("x", "", best_final_configs(final), stacks=best_final_stacks(final))
+    assert [sorted(run_set.configs[i].seed for i in stack) for stack in run_set.stack_indices()] == [list(range(10))] * 2
+    for c in run_set.configs:
+        candidate, epochs = final[{"standard": "standard", "wgan": "wgan"}[c.loss]]
+        assert c == best_config(candidate, c.seed, epochs=epochs, snapshot_every=50)
+        assert 100 in c.snapshots and epochs - 1 in c.snapshots
+
+
 def test_the_ladder_down_puts_back_one_of_the_posts_choices_per_rung_where_the_top_differs():
     from wgan_lib.runsets import POST_CHOICES, best_config, ladder_down_configs, ladder_down_rungs
 

@@ -283,6 +283,22 @@ def _best_screen_stacks():
                  for candidates in BEST_CANDIDATES.values())
 
 
+BEST_SEEDS = tuple(range(10))
+BEST_SNAPSHOT_EVERY = 50  # so that epoch 100 is a snapshot: the report gives it beside the last
+
+
+def best_final_configs(final):
+    """The final runs of the best-of search: for {discriminator: (kept candidate, epochs)}, ten seeds of
+    each at its schedule; the stacks are one per discriminator (`best_final_stacks`)."""
+    return tuple(best_config(candidate, seed, epochs=epochs, snapshot_every=BEST_SNAPSHOT_EVERY)
+                 for candidate, epochs in final.values() for seed in BEST_SEEDS)
+
+
+def best_final_stacks(final):
+    return tuple(tuple(run_name(best_config(candidate, seed, epochs=epochs, snapshot_every=BEST_SNAPSHOT_EVERY))
+                       for seed in BEST_SEEDS) for candidate, epochs in final.values())
+
+
 # The ladder down (docs/grid-best.md): from a setting that learns the grid, put back one of the
 # post's choices at a time. A rung exists where the top differs from the post in its fields.
 LADDER_DOWN_EPOCHS, LADDER_DOWN_SEEDS = 200, (0, 1, 2, 3, 4)
