@@ -572,3 +572,35 @@ def best_goal_missed(discriminator, row):
     words = {"modes": "modes", "hq_fraction": "high-quality share", "reverse_kl": "reverse KL"}
     return [f"{words[metric]} {row[metric]:.3g} is not {op} {bound:g}" for metric, op, bound in BEST_GOALS[discriminator]
             if not (math.isfinite(row[metric]) and _COMPARE[op](row[metric], bound))]
+
+
+BEST_NAMES = {"wgan": "the clipped WGAN", "wgan-gp": "WGAN-GP", "standard": "the standard GAN",
+              "coulomb": "the Coulomb GAN"}
+
+
+def best_screen_finding(runs):
+    """The screen in words: each discriminator's kept candidate with its mean modes, high-quality
+    share and score, best first, and how many of them meet the field's bar on every seed."""
+    from .summary import run_field_success, summarise
+    from .tables import best_settings
+
+    choice, scores = best_choice(runs), best_screen_scores(runs)
+    rows = summarise(runs, key=best_candidate_of)
+    order = sorted(choice, key=lambda d: -scores[d][choice[d]][0])
+    parts = []
+    for disc in order:
+        candidate, row = choice[disc], rows[choice[disc]]
+        config = next(r.config for r in runs if best_candidate_of(r) == candidate)
+        parts.append(f"{BEST_NAMES[disc]} ({best_settings(config)}) covers {row['modes']:.1f} modes with "
+                     f"{100 * row['hq_fraction']:.0f} % of its samples near a centre (score "
+                     f"{scores[disc][candidate][0]:.2f})")
+    meeting = [d for d in order if all(run_field_success(r) for r in runs if best_candidate_of(r) == choice[d])]
+    epochs, seeds = runs[0].config.epochs, len({r.config.seed for r in runs})
+    text = (f"After {epochs} epochs (mean of {seeds} seeds), the best of each: " + "; ".join(parts) + ". ")
+    if not meeting:
+        return text + "None of them meets the field's bar of 20 modes with half the samples near a centre."
+    words, others = " and ".join(BEST_NAMES[d] for d in meeting), len(choice) - len(meeting)
+    return text + (f"{words[0].upper()}{words[1:]} meet{'s' if len(meeting) == 1 else ''} the field's bar of 20 "
+                   "modes with half the samples near a centre on every seed"
+                   + ("." if not others else "; the other does not." if others == 1 else
+                      f"; the other {others} do not."))
