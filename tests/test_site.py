@@ -130,6 +130,16 @@ def check_display_rules(page, name):
         "article img", "imgs => imgs.filter(i => i.naturalWidth > 0).map(i => "
         "[i.getBoundingClientRect().width / i.naturalWidth, i.naturalWidth, i.getAttribute('alt') || i.src.slice(0, 40)])")
     shrunk = [s for s in scales if s[0] < 0.75]
+    # At 1280 px every table fits its column: no reader has to scroll sideways to see a column, and
+    # a "mean ± error" stays on one line (td.num) instead of stacking over three.
+    wide = page.eval_on_selector_all(
+        "article table.wgan-table", "ts => ts.map(t => [t.scrollWidth, (t.closest('.output') || t.parentElement)"
+        ".clientWidth, t.rows[0].textContent.slice(0, 40)]).filter(([w, room]) => w > room + 1)")
+    assert not wide, f"{name}: tables wider than the text column: {wide}"
+    broken = page.eval_on_selector_all(  # the text's line boxes: more than one is a broken number
+        "article table.wgan-table td.num", "els => els.filter(e => { const r = document.createRange(); "
+        "r.selectNodeContents(e); return new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size > 1; }).length")
+    assert broken == 0, f"{name}: {broken} numeric cells broken over lines"
     assert not shrunk, f"{name}: figures shown below 75 % of their drawn width: {shrunk}"
     widgets = page.eval_on_selector_all("article [class*='widget']", "els => els.length")
     loose_sliders = page.eval_on_selector_all("article input[type=range]", "els => els.filter(e => !e.closest('div.animation')).length")
