@@ -274,7 +274,7 @@ def test_the_screen_finding_orders_the_kept_candidates_and_counts_those_meeting_
         run.config = best_config(run.config.case.removeprefix("best-"), run.config.seed)
     text = claims.best_screen_finding(runs)
     assert text.startswith("After 100 epochs (mean of 2 seeds), the best of each: WGAN-GP (lr 1e-4, λ 10, 5 critic "
-                           "updates) covers 25.0 modes with 90 % of its samples near a centre (score 0.90); the "
+                           "updates) covers 25.0 modes with 90 % of its samples near a centre (score 0.90); "
                            "clipped WGAN (clip 0.01, lr 1e-4, 5 critic updates) covers 18.0 modes")
     assert text.endswith("WGAN-GP meets the field's bar of 20 modes with half the samples near a centre on every "
                          "seed; the other does not.")

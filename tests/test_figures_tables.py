@@ -281,11 +281,11 @@ def test_best_table_gives_means_errors_the_early_share_and_the_goal():
     runs += [_best_run("clip0.01-lr1e-4", s, 20, 0.5) for s in range(2)]
     table = tables.best_table(runs)
     rows = {r[0]: dict(zip(table.header, r)) for r in table.rows}
-    gp = rows["WGAN with gradient penalty"]
+    gp = rows["WGAN-GP"]
     assert (gp["epochs"], gp["seeds"], gp["modes"], gp["goal"]) == ("150", "3", "25.0 ± 0.0", "met")
     assert gp["HQ %"] == "95.0 ± 0.6" and gp["HQ % at epoch 100"] == "47.5 ± 0.3"
-    assert rows["standard GAN (cross-entropy)"]["goal"] == tables.DASH  # no goal was set
-    assert rows["Wasserstein GAN"]["goal"] == "missed: modes 20 is not >= 24; high-quality share 0.5 is not >= 0.8"
+    assert rows["standard GAN"]["goal"] == tables.DASH  # no goal was set
+    assert rows["clipped WGAN"]["goal"] == "missed: modes 20 is not >= 24; high-quality share 0.5 is not >= 0.8"
 
 
 def test_numbers_and_means_with_errors_stay_on_one_line_and_text_wraps():

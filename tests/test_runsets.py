@@ -117,7 +117,7 @@ def test_the_final_best_runs_are_ten_seeds_of_each_kept_candidate_one_stack_each
 
 
 def test_the_ladder_down_puts_back_one_of_the_posts_choices_per_rung_where_the_top_differs():
-    from wgan_lib.runsets import POST_CHOICES, best_config, ladder_down_configs, ladder_down_rungs
+    from wgan_lib.runsets import POST_CHOICES, best_config, ladder_down_configs, ladder_down_rungs, ladder_down_stacks
 
     post = CASES["success"].config()
     for top, extra in (("clip0.03-lr1e-3", {"lr1e-4", "clip0.1"}), ("clip0.1-lr1e-4", set()),
@@ -126,6 +126,8 @@ def test_the_ladder_down_puts_back_one_of_the_posts_choices_per_rung_where_the_t
         assert set(rungs) == {"top", "elu", "2x64", "uniform-4d", "decay", "ncritic1"} | extra, top
         configs = ladder_down_configs(top)
         assert len(configs) == 5 * len(rungs) and {c.epochs for c in configs} == {200}
+        stacks = RunSet("x", "", configs, stacks=ladder_down_stacks(top)).stack_indices()  # each stackable
+        assert [{configs[i].case for i in stack} for stack in stacks] == [{f"down-{rung}"} for rung in rungs]
         base = best_config(top, 0).replace(epochs=200)
         for c in configs:
             rung = c.case.removeprefix("down-")

@@ -574,8 +574,7 @@ def best_goal_missed(discriminator, row):
             if not (math.isfinite(row[metric]) and _COMPARE[op](row[metric], bound))]
 
 
-BEST_NAMES = {"wgan": "the clipped WGAN", "wgan-gp": "WGAN-GP", "standard": "the standard GAN",
-              "coulomb": "the Coulomb GAN"}
+BEST_NAMES = {"wgan": "clipped WGAN", "wgan-gp": "WGAN-GP", "standard": "standard GAN", "coulomb": "Coulomb GAN"}
 
 
 def best_screen_finding(runs):

@@ -330,6 +330,11 @@ def ladder_down_configs(top):
                  for rung, changes in ladder_down_rungs(top).items() for seed in LADDER_DOWN_SEEDS)
 
 
+def ladder_down_stacks(top):
+    """One stack per rung (its five seeds), as the ladder up has."""
+    return tuple(tuple(f"down-{rung}-seed{s}" for s in LADDER_DOWN_SEEDS) for rung in ladder_down_rungs(top))
+
+
 def _names(*parts):
     return tuple(parts)
 

@@ -378,7 +378,7 @@ def best_screen_table(runs):
     """The screen (run set `best-screen`): each candidate's mean score over its seeds, its mean modes,
     high-quality share and reverse KL at the last snapshot, and which candidate each discriminator
     keeps (`claims.best_choice`)."""
-    from .claims import best_candidate_of, best_choice, best_screen_scores
+    from .claims import BEST_NAMES, best_candidate_of, best_choice, best_screen_scores
     from .summary import summarise
 
     chosen, scores = set(best_choice(runs).values()), best_screen_scores(runs)
@@ -387,7 +387,7 @@ def best_screen_table(runs):
     for disc, scored in scores.items():
         for candidate, (score, _, n) in scored.items():
             row, config = rows_by_candidate[candidate], next(r.config for r in runs if best_candidate_of(r) == candidate)
-            rows.append([LOSSES[config.loss].description, best_settings(config), n, fmt(score, ".3f"),
+            rows.append([BEST_NAMES[disc], best_settings(config), n, fmt(score, ".3f"),
                          fmt(row["modes"], ".1f"), fmt(100 * row["hq_fraction"], ".1f"), fmt(row["reverse_kl"], ".2f"),
                          "kept" if candidate in chosen else ""])
     return Table(["discriminator", "candidate", "seeds", "score", "modes", "HQ %", "reverse KL", ""], rows)
@@ -397,21 +397,17 @@ def best_table(runs, early_epoch=100):
     """Each discriminator's best (run set `best`): mean ± standard error over the seeds of modes,
     high-quality share and reverse KL at the last snapshot, the high-quality share at `early_epoch`,
     and whether the means meet the discriminator's goal (`claims.best_goal_missed`)."""
-    from .claims import best_goal_missed
-    from .runsets import BEST_CANDIDATES
+    from .claims import BEST_NAMES, best_goal_missed
     from .summary import mean_and_error, summarise
 
-    disc_of = {candidate: disc for disc, candidates in BEST_CANDIDATES.items() for candidate in candidates}
-    summary = summarise(runs, key=lambda r: disc_of[r.config.case.removeprefix("best-")])
     rows = []
-    for disc, row in summary.items():
-        members = [r for r in runs if disc_of[r.config.case.removeprefix("best-")] == disc]
-        config = members[0].config
+    for loss, row in summarise(runs, key=lambda r: r.config.loss).items():  # a discriminator is its loss
+        members = [r for r in runs if r.config.loss == loss]
         early = mean_and_error([next((m["hq_fraction"] for m in r.metrics if m["epoch"] == early_epoch), math.nan)
                                 for r in members if r.status == "completed"])
-        missed = best_goal_missed(disc, row)
+        missed = best_goal_missed(loss, row)
         goal = DASH if missed is None else "met" if not missed else "missed: " + "; ".join(missed)
-        rows.append([LOSSES[config.loss].description, best_settings(config), config.epochs,
+        rows.append([BEST_NAMES[loss], best_settings(members[0].config), members[0].config.epochs,
                      f"{row['n']}" + (f" ({row['diverged']} diverged)" if row["diverged"] else ""),
                      pm(row["modes"], row["modes_se"], ".1f"), pm(row["hq_fraction"], row["hq_fraction_se"], ".1f", 100),
                      pm(early[0], early[1], ".1f", 100), pm(row["reverse_kl"], row["reverse_kl_se"], ".3f"), goal])
