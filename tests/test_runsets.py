@@ -125,10 +125,10 @@ def test_the_ladder_down_puts_back_one_of_the_posts_choices_per_rung_where_the_t
         rungs = ladder_down_rungs(top)
         assert set(rungs) == {"top", "elu", "2x64", "uniform-4d", "decay", "ncritic1"} | extra, top
         configs = ladder_down_configs(top)
-        assert len(configs) == 5 * len(rungs) and {c.epochs for c in configs} == {200}
+        assert len(configs) == 5 * len(rungs) and {c.epochs for c in configs} == {100}
         stacks = RunSet("x", "", configs, stacks=ladder_down_stacks(top)).stack_indices()  # each stackable
         assert [{configs[i].case for i in stack} for stack in stacks] == [{f"down-{rung}"} for rung in rungs]
-        base = best_config(top, 0).replace(epochs=200)
+        base = best_config(top, 0)
         for c in configs:
             rung = c.case.removeprefix("down-")
             changed = {f for f in base.__dataclass_fields__ if f not in ("case", "seed")

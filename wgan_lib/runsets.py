@@ -301,7 +301,7 @@ def best_final_stacks(final):
 
 # The ladder down (docs/grid-best.md): from a setting that learns the grid, put back one of the
 # post's choices at a time. A rung exists where the top differs from the post in its fields.
-LADDER_DOWN_EPOCHS, LADDER_DOWN_SEEDS = 200, (0, 1, 2, 3, 4)
+LADDER_DOWN_EPOCHS, LADDER_DOWN_SEEDS = BEST_SCREEN_EPOCHS, (0, 1, 2, 3, 4)
 POST_CHOICES = {  # rung: (what it puts back, in words; the fields it takes from the post's success setting)
     "elu": ("ELU instead of ReLU", ("activation",)),
     "2x64": ("networks of 2 x 64 instead of 3 x 128", ("g_width", "g_depth", "d_width", "d_depth")),
