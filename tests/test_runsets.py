@@ -138,6 +138,22 @@ def test_the_ladder_down_puts_back_one_of_the_posts_choices_per_rung_where_the_t
             assert all(getattr(c, f) == getattr(post, f) for f in changed)
 
 
+def test_the_registered_best_and_ladder_down_are_what_the_stored_screen_chose():
+    """`best` and `ladder-down` are fixed as data (BEST_FINAL, LADDER_DOWN_TOP); they must be what the
+    rules of docs/grid-best.md give on the stored screen, so a retrained screen that chose otherwise fails here."""
+    from wgan_lib import claims
+    from wgan_lib.runsets import BEST_FINAL, LADDER_DOWN_TOP, best_final_configs, ladder_down_configs
+
+    screen = load("best-screen", train_missing=False, progress=False)
+    assert len(screen) == 24 and all(r.status == "completed" for r in screen)
+    chosen = {disc: (candidate, claims.best_epochs(screen, candidate))
+              for disc, candidate in claims.best_choice(screen).items()}
+    assert chosen == BEST_FINAL
+    assert claims.ladder_down_top(screen) == LADDER_DOWN_TOP
+    assert get_run_set("best").configs == best_final_configs(BEST_FINAL)
+    assert get_run_set("ladder-down").configs == ladder_down_configs(LADDER_DOWN_TOP)
+
+
 def test_an_int_splits_a_set_by_position_and_named_stacks_leave_the_rest_alone():
     configs = tuple(Config(case="tiny").replace(**TINY, seed=s) for s in range(7))
     assert RunSet("x", "", configs, stacks=2).stack_indices() == [[0, 2, 4, 6], [1, 3, 5]]

@@ -24,6 +24,8 @@ post's success setting does (`ladder_finding`).
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import measures
 from .summary import field_success, mean_and_error
 
@@ -83,6 +85,25 @@ def largest_outside(run):
 def d_range(run, epoch):
     """max - min of D over the plotted square after `epoch` (from the per-epoch log)."""
     return float(run.epoch_logs["d_max"][epoch] - run.epoch_logs["d_min"][epoch])
+
+
+def generator_descends(loss):
+    """Whether G moves down D under `loss` (its loss rises with D: WGAN, WGAN-GP, Coulomb GAN) or up
+    it (the standard GAN), read from the loss itself."""
+    import torch
+
+    from .losses import LOSSES
+
+    low, high = LOSSES[loss].generator_loss(torch.tensor([[0.0], [1.0]]))
+    return bool(high > low)
+
+
+def centre_wells(run, snapshot=-1):
+    """How many of the 25 centres hold G at a snapshot (default the last): centres where D, turned so
+    that G descends it, is lower than everywhere on the circle of radius 1 around them
+    (`measures.centre_wells`)."""
+    d_grid = run.d_grid[snapshot] if generator_descends(run.config.loss) else -run.d_grid[snapshot]
+    return int(np.nansum(measures.centre_wells(d_grid, run.config.plot_extent)))
 
 
 def range_growth(run):
@@ -554,6 +575,18 @@ def best_epochs(runs, candidate, budget_s=None, step=50):
         raise ValueError(f"the screen has no run of candidate {candidate!r}")
     per_epoch = max(seconds_per_run_epoch(r) for r in members)
     return int((budget_s or BEST_BUDGET_S) / per_epoch // step * step)
+
+
+def ladder_down_top(runs):
+    """The top of the ladder down (docs/grid-best.md): the clipped WGAN's kept candidate when both of
+    its screen seeds meet the field's bar, else WGAN-GP's kept candidate."""
+    from .summary import run_field_success
+
+    choice = best_choice(runs)
+    clipped = [r for r in runs if best_candidate_of(r) == choice.get("wgan")]
+    if clipped and all(run_field_success(r) for r in clipped):
+        return choice["wgan"]
+    return choice["wgan-gp"]
 
 
 # The goals of docs/grid-best.md, on the means over the ten seeds: (metric, comparison, bound).

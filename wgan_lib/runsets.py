@@ -299,6 +299,12 @@ def best_final_stacks(final):
                        for seed in BEST_SEEDS) for candidate, epochs in final.values())
 
 
+# What the stored screen chose by the rules above (claims.best_choice, claims.best_epochs; a test
+# checks that the stored screen still gives it): {discriminator: (kept candidate, final epochs)}.
+BEST_FINAL = {"wgan-gp": ("gp-lr1e-3-lambda0.1", 150), "wgan": ("clip0.01-lr1e-4", 250),
+              "standard": ("standard-lr1e-3", 1200), "coulomb": ("coulomb-lr1e-4", 800)}
+
+
 # The ladder down (docs/grid-best.md): from a setting that learns the grid, put back one of the
 # post's choices at a time. A rung exists where the top differs from the post in its fields.
 LADDER_DOWN_EPOCHS, LADDER_DOWN_SEEDS = BEST_SCREEN_EPOCHS, (0, 1, 2, 3, 4)
@@ -335,6 +341,9 @@ def ladder_down_stacks(top):
     return tuple(tuple(f"down-{rung}-seed{s}" for s in LADDER_DOWN_SEEDS) for rung in ladder_down_rungs(top))
 
 
+LADDER_DOWN_TOP = "gp-lr1e-3-lambda0.1"  # claims.ladder_down_top of the stored screen (a test checks it)
+
+
 def _names(*parts):
     return tuple(parts)
 
@@ -360,6 +369,10 @@ RUN_SETS = {s.name: s for s in [
            stacks=tuple(tuple(f"ladder-{rung}-seed{s}" for s in LADDER_SEEDS) for rung in LADDER_RUNGS)),
     RunSet("best-screen", "three candidates per discriminator from the field's base, two seeds, 100 epochs",
            _best_screen(), stacks=_best_screen_stacks()),
+    RunSet("best", "each discriminator's kept candidate, ten seeds, 30 core-minutes a seed",
+           best_final_configs(BEST_FINAL), stacks=best_final_stacks(BEST_FINAL)),
+    RunSet("ladder-down", "from WGAN-GP's best, one of the post's choices put back at a time, five seeds a rung, "
+           "100 epochs", ladder_down_configs(LADDER_DOWN_TOP), stacks=ladder_down_stacks(LADDER_DOWN_TOP)),
     RunSet("sanity", "settings the field uses, away from the post, 60 epochs", _sanity(),
            stacks=(("sanity-std-relu-3x128-lr1e-3-seed0", "sanity-std-relu-3x128-lr1e-4-seed0",
                     "sanity-success-relu-3x128-seed0"),)),
