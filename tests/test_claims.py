@@ -278,3 +278,33 @@ def test_the_screen_finding_orders_the_kept_candidates_and_counts_those_meeting_
                            "clipped WGAN (clip 0.01, lr 1e-4, 5 critic updates) covers 18.0 modes")
     assert text.endswith("WGAN-GP meets the field's bar of 20 modes with half the samples near a centre on every "
                          "seed; the other does not.")
+
+
+def test_the_ladder_down_starts_from_the_clipped_wgan_only_when_both_its_seeds_meet_the_bar():
+    gp = [screen_run("gp-lr1e-4-lambda10", 25, 0.9, seed=s) for s in (0, 1)]
+    clipped_good = [screen_run("clip0.1-lr1e-4", 22, 0.6, seed=s) for s in (0, 1)]
+    assert claims.ladder_down_top(gp + clipped_good) == "clip0.1-lr1e-4"
+    clipped_half = [screen_run("clip0.1-lr1e-4", 22, 0.6, seed=0), screen_run("clip0.1-lr1e-4", 22, 0.4, seed=1)]
+    assert claims.ladder_down_top(gp + clipped_half) == "gp-lr1e-4-lambda10"
+    # the kept clipped candidate decides, not a better-scoring seed of another
+    mixed = [screen_run("clip0.01-lr1e-4", 25, 0.9, seed=0), screen_run("clip0.01-lr1e-4", 25, 0.9, seed=1),
+             screen_run("clip0.1-lr1e-4", 19, 0.5, seed=0), screen_run("clip0.1-lr1e-4", 25, 0.5, seed=1)]
+    assert claims.ladder_down_top(gp + mixed) == "clip0.01-lr1e-4"
+    assert claims.ladder_down_top(gp + mixed[2:]) == "gp-lr1e-4-lambda10"
+
+
+def test_which_way_the_generator_moves_on_d_is_read_from_the_loss():
+    assert claims.generator_descends("wgan") and claims.generator_descends("wgan-gp")
+    assert claims.generator_descends("coulomb")
+    assert not claims.generator_descends("standard")
+
+
+def test_centre_wells_turns_d_the_way_its_generator_moves():
+    axis = np.linspace(-6, 6, 101)
+    x, y = np.meshgrid(axis, axis, indexing="xy")
+    wells = sum(-np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 0.18) for cx, cy in GRID_CENTERS[:10])
+    for loss, d_grid, expected in [("wgan", wells, 10), ("wgan", -wells, 0), ("standard", -wells, 10),
+                                   ("standard", wells, 0)]:
+        run = SimpleNamespace(config=SimpleNamespace(loss=loss, plot_extent=6.0), d_grid=[np.zeros((101, 101)), d_grid])
+        assert claims.centre_wells(run) == expected
+        assert claims.centre_wells(run, snapshot=0) == 0

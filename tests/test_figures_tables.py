@@ -295,3 +295,22 @@ def test_numbers_and_means_with_errors_stay_on_one_line_and_text_wraps():
     cells = re.findall(r"<td( class=\"num\")?>([^<]*)</td>", table._repr_html_())
     assert [text for cls, text in cells if cls] == ["17.6 ± 1.1", "1.7", "-0.5", "25", "93.6 %", "1.2e-05 ± 3e-06"]
     assert [text for cls, text in cells if not cls] == ["a learning rate of 1e-3", "0 of 5", "post", tables.DASH]
+
+
+def test_wells_table_counts_the_centres_that_hold_g_at_each_snapshot():
+    from wgan_lib.data import GRID_CENTERS
+
+    axis = np.linspace(-6, 6, 101)
+    x, y = np.meshgrid(axis, axis, indexing="xy")
+
+    def wells(k):  # a WGAN critic (G descends it) with wells at the first k centres
+        return 0.01 * x - sum(np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 0.18) for cx, cy in GRID_CENTERS[:k])
+
+    runs = []
+    for seed, counts in [(0, (0, 10, 25, 25)), (1, (0, 5, 20, 24))]:
+        run = _best_run("gp-lr1e-4-lambda10", seed, 25, 0.9)
+        run.snapshot_epochs, run.d_grid = np.array([0, 50, 100, 149]), [wells(k) for k in counts]
+        runs.append(run)
+    table = tables.wells_table(runs, {"wgan-gp": "gp-lr1e-4-lambda10"})
+    assert table.header[1:] == ["epoch 0", "epoch 50", "epoch 100", "epoch 149", "modes", "HQ %"]
+    assert table.rows == [["WGAN-GP", "0.0", "7.5", "22.5", "24.5", "25.0", "90"]]

@@ -92,6 +92,37 @@ def test_valley_percentile_finds_samples_in_the_valleys_of_spokes():
     assert measures.valley_percentile(d, EXTENT, samples) < 0.05
 
 
+def _wells_at(centres, depth=1.0, width=0.3):
+    """A map with a Gaussian well of `depth` at each of `centres`, on a gentle slope."""
+    d = 0.05 * X
+    for cx, cy in centres:
+        d = d - depth * np.exp(-((X - cx) ** 2 + (Y - cy) ** 2) / (2 * width ** 2))
+    return d
+
+
+def test_centre_wells_finds_the_wells_and_only_them():
+    chosen = [0, 3, 7, 12, 18, 24]
+    d = _wells_at(GRID_CENTERS[chosen])
+    wells = measures.centre_wells(d, EXTENT)
+    assert np.flatnonzero(wells == 1).tolist() == chosen
+    assert wells.sum() == len(chosen)
+    # every centre a well; D's scale does not matter; peaks are not wells; a plane has none
+    every = _wells_at(GRID_CENTERS)
+    assert measures.centre_wells(every, EXTENT).sum() == 25
+    assert measures.centre_wells(1e-4 * every + 7.0, EXTENT).sum() == 25
+    assert measures.centre_wells(-every, EXTENT).sum() == 0
+    assert measures.centre_wells(X + 0.5 * Y, EXTENT).sum() == 0
+
+
+def test_centre_wells_is_nan_where_the_circle_leaves_the_square():
+    d = _wells_at(GRID_CENTERS)
+    small = d[20:81, 20:81]  # the lattice of [-3.6, 3.6]^2: only the 9 inner centres' circles fit
+    wells = measures.centre_wells(small, 3.6)
+    inner = (np.abs(GRID_CENTERS) <= 2).all(1)
+    assert wells[inner].sum() == 9
+    assert np.isnan(wells[~inner]).all()
+
+
 # ------------------------------------------------------------------- near every centre, drift
 
 

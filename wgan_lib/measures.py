@@ -119,6 +119,22 @@ def valley_percentile(d_grid, extent, samples):
     return float(np.mean((below + 0.5 * equal) / len(levels)))
 
 
+def centre_wells(d_grid, extent, radius=1.0, points=64, centers=GRID_CENTERS):
+    """For each centre, whether it sits in a well of D: D at the centre is below D everywhere on the
+    circle of `radius` around it (default half the distance between neighbouring centres; `points`
+    points on the circle, by bilinear interpolation). A generator that descends D (WGAN, WGAN-GP,
+    Coulomb GAN: G minimises D(G(z))) is drawn into a centre that is a well and held there; at a
+    centre that is not, D pushes G's samples on past it. NaN for a centre whose circle leaves the
+    square. Independent of D's scale, so clipped and unclipped critics compare."""
+    angle = np.linspace(0.0, 2.0 * math.pi, points, endpoint=False)
+    ring = radius * np.stack([np.cos(angle), np.sin(angle)], 1)
+    centers = np.asarray(centers, dtype=np.float64)
+    at_centre = d_at(d_grid, extent, centers)
+    around = d_at(d_grid, extent, (centers[:, None, :] + ring[None]).reshape(-1, 2)).reshape(len(centers), points)
+    well = (at_centre[:, None] < around).all(1).astype(float)
+    return np.where(np.isfinite(around).all(1) & np.isfinite(at_centre), well, np.nan)
+
+
 def near_centre_fractions(samples, radius=0.5, centers=GRID_CENTERS):
     """For each of the centres, the fraction of the samples within `radius` of it (non-finite
     samples count in the total, near no centre)."""

@@ -413,3 +413,23 @@ def best_table(runs, early_epoch=100):
                      pm(early[0], early[1], ".1f", 100), pm(row["reverse_kl"], row["reverse_kl_se"], ".3f"), goal])
     return Table(["discriminator", "settings", "epochs", "seeds", "modes", "HQ %", f"HQ % at epoch {early_epoch}",
                   "reverse KL", "goal"], rows)
+
+
+def wells_table(runs, candidates):
+    """How many of the 25 centres hold G (`claims.centre_wells`) at each snapshot, mean over the seeds,
+    for each of `candidates` ({discriminator: candidate}, as `claims.best_choice` gives; named by its
+    discriminator, the screen table gives its settings), beside its modes and high-quality share at
+    the last snapshot."""
+    from .claims import BEST_NAMES, best_candidate_of, centre_wells
+    from .summary import summarise
+
+    summary = summarise(runs, key=best_candidate_of)
+    epochs = next(r.snapshot_epochs for r in runs if r.status == "completed")
+    rows = []
+    for disc, candidate in candidates.items():
+        members = [r for r in runs if best_candidate_of(r) == candidate and r.status == "completed"]
+        wells = [sum(centre_wells(r, k) for r in members) / len(members) for k in range(len(epochs))]
+        row = summary[candidate]
+        rows.append([BEST_NAMES[disc]] + [fmt(w, ".1f") for w in wells]
+                    + [fmt(row["modes"], ".1f"), pct(row["hq_fraction"], ".0f")])
+    return Table(["discriminator"] + [f"epoch {e}" for e in epochs] + ["modes", "HQ %"], rows)
