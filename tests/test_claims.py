@@ -308,3 +308,13 @@ def test_centre_wells_turns_d_the_way_its_generator_moves():
         run = SimpleNamespace(config=SimpleNamespace(loss=loss, plot_extent=6.0), d_grid=[np.zeros((101, 101)), d_grid])
         assert claims.centre_wells(run) == expected
         assert claims.centre_wells(run, snapshot=0) == 0
+
+
+def test_the_pull_towards_centres_turns_d_the_way_its_generator_moves():
+    axis = np.linspace(-6, 6, 101)
+    x, y = np.meshgrid(axis, axis, indexing="xy")
+    bowls = np.min([(x - cx) ** 2 + (y - cy) ** 2 for cx, cy in GRID_CENTERS], axis=0)
+    samples = GRID_CENTERS + np.array([0.5, 0.0])  # halfway out to the right of each centre
+    for loss, d_grid, expected in [("wgan", bowls, 1.0), ("standard", bowls, -1.0), ("standard", -bowls, 1.0)]:
+        run = SimpleNamespace(config=SimpleNamespace(loss=loss, plot_extent=6.0), d_grid=[d_grid], samples=[samples])
+        assert claims.pull_towards_centres(run) == pytest.approx(expected, abs=0.01)

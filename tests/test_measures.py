@@ -123,6 +123,31 @@ def test_centre_wells_is_nan_where_the_circle_leaves_the_square():
     assert np.isnan(wells[~inner]).all()
 
 
+def _ring_samples(radius, per_centre=40, seed=0):
+    """Samples at `radius` from every centre, in random directions."""
+    angle = np.random.default_rng(seed).uniform(0, 2 * np.pi, (25, per_centre))
+    return (GRID_CENTERS[:, None, :] + radius * np.stack([np.cos(angle), np.sin(angle)], -1)).reshape(-1, 2)
+
+
+def test_pull_towards_centres_is_one_for_wells_minus_one_for_peaks_and_zero_for_a_plane():
+    bowls = np.min([(X - cx) ** 2 + (Y - cy) ** 2 for cx, cy in GRID_CENTERS], axis=0)  # a bowl at each centre
+    samples = _ring_samples(0.5)
+    assert measures.pull_towards_centres(bowls, EXTENT, samples) == pytest.approx(1.0, abs=0.02)
+    assert measures.pull_towards_centres(1e-3 * bowls, EXTENT, samples) == pytest.approx(1.0, abs=0.02)
+    assert measures.pull_towards_centres(-bowls, EXTENT, samples) == pytest.approx(-1.0, abs=0.02)
+    assert measures.pull_towards_centres(X + 0.5 * Y, EXTENT, samples) == pytest.approx(0.0, abs=0.1)
+
+
+def test_pull_towards_centres_counts_only_the_samples_between_sharp_and_halfway():
+    bowls = np.min([(X - cx) ** 2 + (Y - cy) ** 2 for cx, cy in GRID_CENTERS], axis=0)
+    sharp = _ring_samples(0.1)  # within 3 standard deviations of a centre
+    diagonal = 1.2 / np.sqrt(2) * np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
+    far = (GRID_CENTERS[:, None, :] + diagonal[None]).reshape(-1, 2)  # 1.2 from the nearest centre
+    assert math.isnan(measures.pull_towards_centres(bowls, EXTENT, np.vstack([sharp, far])))
+    mixed = np.vstack([sharp, _ring_samples(0.5), [[np.nan, 0.0], [np.inf, np.inf]]])
+    assert measures.pull_towards_centres(bowls, EXTENT, mixed) == pytest.approx(1.0, abs=0.02)
+
+
 # ------------------------------------------------------------------- near every centre, drift
 
 

@@ -98,12 +98,22 @@ def generator_descends(loss):
     return bool(high > low)
 
 
+def _descended(run, snapshot):
+    """D at a snapshot, turned so that G descends it."""
+    return run.d_grid[snapshot] if generator_descends(run.config.loss) else -run.d_grid[snapshot]
+
+
 def centre_wells(run, snapshot=-1):
     """How many of the 25 centres hold G at a snapshot (default the last): centres where D, turned so
     that G descends it, is lower than everywhere on the circle of radius 1 around them
     (`measures.centre_wells`)."""
-    d_grid = run.d_grid[snapshot] if generator_descends(run.config.loss) else -run.d_grid[snapshot]
-    return int(np.nansum(measures.centre_wells(d_grid, run.config.plot_extent)))
+    return int(np.nansum(measures.centre_wells(_descended(run, snapshot), run.config.plot_extent)))
+
+
+def pull_towards_centres(run, snapshot=-1):
+    """How straight D's gradient pushes G's samples near a centre into it, at a snapshot (default the
+    last): the mean cosine of `measures.pull_towards_centres`, with D turned so that G descends it."""
+    return measures.pull_towards_centres(_descended(run, snapshot), run.config.plot_extent, run.samples[snapshot])
 
 
 def range_growth(run):

@@ -135,6 +135,31 @@ def centre_wells(d_grid, extent, radius=1.0, points=64, centers=GRID_CENTERS):
     return np.where(np.isfinite(around).all(1) & np.isfinite(at_centre), well, np.nan)
 
 
+def pull_towards_centres(d_grid, extent, samples, inner=0.15, outer=1.0, centers=GRID_CENTERS):
+    """How well D's gradient pulls G's samples into their nearest centre: over the samples between
+    `inner` (default 3 standard deviations of a mode: already of high quality) and `outer` (half the
+    distance between neighbouring centres) from their nearest centre, the mean cosine of the angle
+    between -grad D at the sample (the way a generator that descends D moves it) and the direction
+    to that centre. 1: every such sample is pushed straight at its centre; 0: no preference, as for
+    a plane; -1: pushed straight away. NaN when no sample is in that band. The gradient is taken on
+    the lattice by central differences and interpolated bilinearly; independent of D's scale."""
+    d = np.asarray(d_grid, dtype=np.float64)
+    d_dy, d_dx = np.gradient(d, 2.0 * extent / (d.shape[0] - 1))
+    points = np.asarray(samples, dtype=np.float64)
+    points = points[np.isfinite(points).all(1)]
+    offset = np.asarray(centers, dtype=np.float64)[None] - points[:, None]
+    nearest = np.argmin(np.hypot(offset[..., 0], offset[..., 1]), 1)
+    to_centre = offset[np.arange(len(points)), nearest]
+    distance = np.hypot(to_centre[:, 0], to_centre[:, 1])
+    band = (distance > inner) & (distance < outer)
+    push = -np.stack([d_at(d_dx, extent, points[band]), d_at(d_dy, extent, points[band])], 1)
+    norm = np.hypot(push[:, 0], push[:, 1]) * distance[band]
+    valid = np.isfinite(norm) & (norm > 0)
+    if not valid.any():
+        return math.nan
+    return float(np.mean((push[valid] * to_centre[band][valid]).sum(1) / norm[valid]))
+
+
 def near_centre_fractions(samples, radius=0.5, centers=GRID_CENTERS):
     """For each of the centres, the fraction of the samples within `radius` of it (non-finite
     samples count in the total, near no centre)."""

@@ -10,6 +10,8 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
+
 from .cases import CASES, clip_label
 from .losses import LOSSES
 from .summary import final_metrics, run_field_success
@@ -415,21 +417,22 @@ def best_table(runs, early_epoch=100):
                   "reverse KL", "goal"], rows)
 
 
-def wells_table(runs, candidates):
-    """How many of the 25 centres hold G (`claims.centre_wells`) at each snapshot, mean over the seeds,
-    for each of `candidates` ({discriminator: candidate}, as `claims.best_choice` gives; named by its
-    discriminator, the screen table gives its settings), beside its modes and high-quality share at
-    the last snapshot."""
-    from .claims import BEST_NAMES, best_candidate_of, centre_wells
+def snapshot_table(runs, candidates, measure, spec=".1f"):
+    """A measure of each candidate's runs at every snapshot, mean over its completed seeds (NaN
+    ignored), beside its modes and high-quality share at the last snapshot. `candidates` maps a
+    row's label to a candidate of the best-of search; `measure(run, k)` is a number for the run's
+    k-th snapshot (`claims.centre_wells`, `claims.pull_towards_centres`)."""
+    from .claims import best_candidate_of
     from .summary import summarise
 
     summary = summarise(runs, key=best_candidate_of)
     epochs = next(r.snapshot_epochs for r in runs if r.status == "completed")
     rows = []
-    for disc, candidate in candidates.items():
+    for label, candidate in candidates.items():
         members = [r for r in runs if best_candidate_of(r) == candidate and r.status == "completed"]
-        wells = [sum(centre_wells(r, k) for r in members) / len(members) for k in range(len(epochs))]
+        values = [[measure(r, k) for r in members] for k in range(len(epochs))]
+        means = [float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for v in values]
         row = summary[candidate]
-        rows.append([BEST_NAMES[disc]] + [fmt(w, ".1f") for w in wells]
+        rows.append([label] + [fmt(m, spec) for m in means]
                     + [fmt(row["modes"], ".1f"), pct(row["hq_fraction"], ".0f")])
-    return Table(["discriminator"] + [f"epoch {e}" for e in epochs] + ["modes", "HQ %"], rows)
+    return Table([""] + [f"epoch {e}" for e in epochs] + ["modes", "HQ %"], rows)
