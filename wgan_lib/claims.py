@@ -450,7 +450,8 @@ def load_findings(results=None, train_missing=True):
     _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
     bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
     bullets.append("- **What it takes to learn the grid.** "
-                   + ladder_finding(load("ladder", results, train_missing=train_missing)))
+                   + ladder_finding(load("ladder", results, train_missing=train_missing)) + " "
+                   + best_screen_sentence(load("best-screen", results, train_missing=train_missing)))
     return Findings(by_setting, verdicts, larger, bullets)
 
 
@@ -618,6 +619,25 @@ def best_goal_missed(discriminator, row):
 
 
 BEST_NAMES = {"wgan": "clipped WGAN", "wgan-gp": "WGAN-GP", "standard": "standard GAN", "coulomb": "Coulomb GAN"}
+
+
+def best_screen_sentence(runs):
+    """The screen in one sentence (the grid chapter's first paragraph and the findings page): the
+    kept candidate with the highest score, and the clipped WGAN's kept candidate, in modes and
+    high-quality share."""
+    from .summary import summarise
+
+    rows = summarise(runs, key=best_candidate_of)
+    kept, scores = best_choice(runs), best_screen_scores(runs)
+    top = max(kept, key=lambda d: scores[d][kept[d]][0])
+    words = {d: f"{rows[c]['modes']:.1f} modes with {100 * rows[c]['hq_fraction']:.0f} % of the samples near a centre"
+             for d, c in kept.items()}
+    seeds = len({r.config.seed for r in runs})
+    text = (f"From the field's settings (section {{ref}}`best`), the best of the search is {BEST_NAMES[top]}: "
+            f"{words[top]} after {runs[0].config.epochs} epochs (mean of {seeds} seeds)")
+    if top == "wgan" or "wgan" not in kept:
+        return text + "."
+    return text + f"; the clipped WGAN's best reaches {words['wgan']}."
 
 
 def best_screen_finding(runs):
