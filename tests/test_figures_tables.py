@@ -319,3 +319,27 @@ def test_snapshot_table_counts_the_centres_that_hold_g_at_each_snapshot():
     nan_for_seed1 = tables.snapshot_table(runs, {"x": "gp-lr1e-4-lambda10"},
                                           lambda r, k: math.nan if r.config.seed == 1 or k == 3 else float(k), ".2f")
     assert nan_for_seed1.rows[0][1:5] == ["0.00", "1.00", "2.00", tables.DASH]
+
+
+def _map_run(loss, d_grid, extent=6.0):
+    samples = np.zeros((5, 2), dtype=np.float32)
+    return SimpleNamespace(config=Config(loss=loss), d_grid=d_grid[None], samples=samples[None],
+                           snapshot_epochs=(99,))
+
+
+def test_pull_arrows_point_downhill_on_ds_map_turned_the_way_the_generator_moves():
+    axis = np.linspace(-6.0, 6.0, 61)
+    x, y = np.meshgrid(axis, axis)
+    bowl = x ** 2 + y ** 2  # one well at the origin
+    runs = [_map_run("wgan", bowl), _map_run("standard", -bowl)]  # a standard GAN's G climbs D: a peak
+    fig = figures.plot_pull(runs, ["descends", "climbs"])
+    assert len(fig.axes) >= 2 and fig.get_figwidth() == pytest.approx(figures.MAX_WIDTH)
+    for ax in fig.axes[:2]:
+        (arrows,) = [c for c in ax.collections if isinstance(c, matplotlib.quiver.Quiver)]
+        where = np.asarray(arrows.get_offsets())
+        push = np.stack([arrows.U, arrows.V], 1)
+        outside = np.hypot(where[:, 0], where[:, 1]) > 1.0
+        cosine = -(push[outside] * where[outside]).sum(1) / np.hypot(*where[outside].T)
+        assert cosine.min() > 0.99  # every arrow points at the well, one length each
+        assert np.allclose(np.hypot(*push[outside].T), 1.0)
+    plt.close(fig)

@@ -98,8 +98,9 @@ def generator_descends(loss):
     return bool(high > low)
 
 
-def _descended(run, snapshot):
-    """D at a snapshot, turned so that G descends it."""
+def descended_map(run, snapshot=-1):
+    """D's map at a snapshot, turned so that G descends it (as it is for the WGANs and the Coulomb
+    GAN; negated for a generator that climbs D, like the standard GAN's)."""
     return run.d_grid[snapshot] if generator_descends(run.config.loss) else -run.d_grid[snapshot]
 
 
@@ -107,13 +108,13 @@ def centre_wells(run, snapshot=-1):
     """How many of the 25 centres hold G at a snapshot (default the last): centres where D, turned so
     that G descends it, is lower than everywhere on the circle of radius 1 around them
     (`measures.centre_wells`)."""
-    return int(np.nansum(measures.centre_wells(_descended(run, snapshot), run.config.plot_extent)))
+    return int(np.nansum(measures.centre_wells(descended_map(run, snapshot), run.config.plot_extent)))
 
 
 def pull_towards_centres(run, snapshot=-1):
     """How straight D's gradient pushes G's samples near a centre into it, at a snapshot (default the
     last): the mean cosine of `measures.pull_towards_centres`, with D turned so that G descends it."""
-    return measures.pull_towards_centres(_descended(run, snapshot), run.config.plot_extent, run.samples[snapshot])
+    return measures.pull_towards_centres(descended_map(run, snapshot), run.config.plot_extent, run.samples[snapshot])
 
 
 def range_growth(run):

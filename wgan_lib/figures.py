@@ -418,6 +418,30 @@ def plot_gradient_norms(runs, snapshot=-1, extent=None):
     return fig
 
 
+@styled
+def plot_pull(runs, labels, snapshot=-1, arrows=12):
+    """D's map at a snapshot, turned so that G descends it (`claims.descended_map`: G's samples are
+    drawn to its dark parts), with the way it pushes a sample (-grad of that map; arrows of one
+    length, for direction only), G's samples in white and the centres as crosses; one panel a run."""
+    from .claims import descended_map
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(MAX_WIDTH, MAX_WIDTH / len(runs) + 0.6), squeeze=False)
+    for ax, run, label in zip(axes[0], runs, labels):
+        d_grid, extent = descended_map(run, snapshot), run.config.plot_extent
+        draw_critic(ax, d_grid, extent, f"{label}\nepoch {run.snapshot_epochs[snapshot]}", run.samples[snapshot])
+        d_dy, d_dx = np.gradient(d_grid)
+        step = max(1, d_grid.shape[0] // arrows)
+        axis = np.linspace(-extent, extent, d_grid.shape[0])[step // 2::step]
+        u, v = -d_dx[step // 2::step, step // 2::step], -d_dy[step // 2::step, step // 2::step]
+        length = np.hypot(u, v)
+        length[~(length > 0)] = np.nan
+        ax.quiver(axis, axis, u / length, v / length, color="tab:orange", angles="xy", scale_units="xy",
+                  scale=1 / (0.6 * (axis[1] - axis[0])), width=0.007)
+        ax.plot(GRID_CENTERS[:, 0], GRID_CENTERS[:, 1], "r+", ms=5)
+    fig.tight_layout()
+    return fig
+
+
 # ------------------------------------------------------------------------------------- claims
 @styled
 def plot_contour_shapes(maps, extent=6.0, columns=4):
