@@ -50,3 +50,18 @@ def test_folders_without_common_runs_are_an_error(tmp_path, capsys):
     (tmp_path / "b").mkdir()
     assert compare_runs["main"](tmp_path / "a", tmp_path / "b") == 1
     assert "no run folder is in both" in capsys.readouterr().out
+
+
+def test_proof_stack_trains_the_runs_of_a_registered_stack_and_names_a_bad_one():
+    from wgan_lib.runsets import get_run_set
+    from wgan_lib.store import run_name
+
+    tool = runpy.run_path(str(Path(__file__).resolve().parents[1] / "tools" / "proof_stack.py"))
+    cases = get_run_set("cases")
+    assert tool["stacks_of"](["cases:1", "clip-lr:0"]) == {
+        "cases:1": ([run_name(cases.configs[i]) for i in cases.stack_indices()[1]], "snapshots"),
+        "clip-lr:0": ([run_name(c) for c in get_run_set("clip-lr").configs[::2]], "metrics")}
+    with pytest.raises(SystemExit, match=r"'cases:9': run set cases has stacks 0 to 3"):
+        tool["stacks_of"](["cases:9"])
+    with pytest.raises(SystemExit, match="unknown run set 'case'"):
+        tool["stacks_of"](["case:0"])

@@ -3,7 +3,8 @@
 A change to the training modules changes the code fingerprint, and every stored run becomes
 stale. When the change is a refactoring that should change no number, train the same stacks with
 the old code and with the new one, on the same machine, into OLD and NEW (one sub-folder per run
-set, as under results/), and run
+set, as under results/: `python tools/proof_stack.py TREE OLD NAME:K`, with TREE a checkout of the
+old commit, then the same with one of the new), and run
 
     python tools/restamp.py --old OLD --new NEW --old-commit C1 --new-commit C2 results
 
