@@ -343,3 +343,11 @@ def test_pull_arrows_point_downhill_on_ds_map_turned_the_way_the_generator_moves
         assert cosine.min() > 0.99  # every arrow points at the well, one length each
         assert np.allclose(np.hypot(*push[outside].T), 1.0)
     plt.close(fig)
+
+
+def test_devices_in_words_names_each_device_and_torch_once():
+    runs = [SimpleNamespace(provenance={"device": "cpu (AMD EPYC, 1 threads)", "torch": "2.13.0+cpu"}),
+            SimpleNamespace(provenance={"device": "cuda (NVIDIA H200)", "torch": "2.13.0+cu130"}),
+            SimpleNamespace(provenance={"device": "cpu (AMD EPYC, 1 threads)", "torch": "2.13.0+cpu"})]
+    assert tables.devices_in_words(runs) == ("cpu (AMD EPYC, 1 threads), torch 2.13.0+cpu; "
+                                             "cuda (NVIDIA H200), torch 2.13.0+cu130")

@@ -203,6 +203,13 @@ def drift_table(run):
     return Table(["epoch", "mean (x, y)", "spread (RMS)", f"% outside [-{extent:g}, {extent:g}]²"], rows)
 
 
+def devices_in_words(runs):
+    """The devices that trained `runs`, with their torch versions, as a chapter names them
+    ('cpu (AMD EPYC, 1 threads), torch 2.13.0+cpu'; several joined by semicolons)."""
+    return "; ".join(sorted({f"{r.provenance.get('device', 'an unrecorded device')}, torch "
+                             f"{r.provenance.get('torch', '?')}" for r in runs}))
+
+
 def provenance_table(sets):
     """One row per run set ({name: (run_set, statuses)} with statuses a list of 'ok', 'stale', ...):
     how many runs are stored and current, the commits, devices and CPU capabilities that made
