@@ -283,7 +283,7 @@ def test_the_screen_finding_orders_the_kept_candidates_and_counts_those_meeting_
 def test_the_screen_sentence_names_the_best_candidate_and_the_clipped_wgans_kept_one():
     runs = [screen_run("gp-lr1e-4-lambda10", 25, 0.9, seed=s) for s in (0, 1)]
     runs += [screen_run("clip0.01-lr1e-4", 24, 0.6, seed=0), screen_run("clip0.01-lr1e-4", 12, 0.2, seed=1)]
-    assert claims.best_screen_sentence(runs) == (
+    assert claims.best_screen_sentence(runs, see=" (section {ref}`best`)") == (
         "From the field's settings (section {ref}`best`), the best of the search is WGAN-GP: 25.0 modes with 90 % of "
         "the samples near a centre after 100 epochs (mean of 2 seeds); the clipped WGAN's best reaches 18.0 modes "
         "with 40 % of the samples near a centre.")

@@ -622,10 +622,11 @@ def best_goal_missed(discriminator, row):
 BEST_NAMES = {"wgan": "clipped WGAN", "wgan-gp": "WGAN-GP", "standard": "standard GAN", "coulomb": "Coulomb GAN"}
 
 
-def best_screen_sentence(runs):
-    """The screen in one sentence (the grid chapter's first paragraph and the findings page): the
-    kept candidate with the highest score, and the clipped WGAN's kept candidate, in modes and
-    high-quality share."""
+def best_screen_sentence(runs, see=""):
+    """The screen in one sentence (the grid chapter's first paragraph and the findings of the book
+    and the README): the kept candidate with the highest score, and the clipped WGAN's kept
+    candidate, in modes and high-quality share. `see`: words after "From the field's settings", such
+    as a MyST reference to the section (the README's Markdown has none)."""
     from .summary import summarise
 
     rows = summarise(runs, key=best_candidate_of)
@@ -634,7 +635,7 @@ def best_screen_sentence(runs):
     words = {d: f"{rows[c]['modes']:.1f} modes with {100 * rows[c]['hq_fraction']:.0f} % of the samples near a centre"
              for d, c in kept.items()}
     seeds = len({r.config.seed for r in runs})
-    text = (f"From the field's settings (section {{ref}}`best`), the best of the search is {BEST_NAMES[top]}: "
+    text = (f"From the field's settings{see}, the best of the search is {BEST_NAMES[top]}: "
             f"{words[top]} after {runs[0].config.epochs} epochs (mean of {seeds} seeds)")
     if top == "wgan" or "wgan" not in kept:
         return text + "."

@@ -12,7 +12,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def findings_block(results, figure, findings=()):
-    from .runsets import LADDER_EPOCHS, LADDER_SEEDS
+    from .runsets import BEST_SCREEN_EPOCHS, BEST_SCREEN_SEEDS, LADDER_EPOCHS, LADDER_SEEDS
     from .tables import Table, pm
 
     rows = []
@@ -36,8 +36,9 @@ def findings_block(results, figure, findings=()):
         table.markdown(),
         "",
         "Made by `python -m wgan_lib report` from the stored runs (the run sets `cases` and `full-seeds`, "
-        "five seeds per setting at the post's 1000 epochs; the last finding from the run set `ladder`, "
-        f"{len(LADDER_SEEDS)} seeds a rung at {LADDER_EPOCHS} epochs); each claim's measurable form and threshold "
+        "five seeds per setting at the post's 1000 epochs; the last finding from the run sets `ladder`, "
+        f"{len(LADDER_SEEDS)} seeds a rung at {LADDER_EPOCHS} epochs, and `best-screen`, {len(BEST_SCREEN_SEEDS)} "
+        f"seeds a candidate at {BEST_SCREEN_EPOCHS} epochs); each claim's measurable form and threshold "
         "are in `wgan_lib/claims.py` and in the book's chapter *The claims, one by one*.",
         END,
     ])
