@@ -141,6 +141,11 @@ def check_display_rules(page, name):
         "r.selectNodeContents(e); return new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size > 1; }).length")
     assert broken == 0, f"{name}: {broken} numeric cells broken over lines"
     assert not shrunk, f"{name}: figures shown below 75 % of their drawn width: {shrunk}"
+    # A number glued into prose reads as part of its sentence, not in bold (myst-nb's default).
+    loud = page.eval_on_selector_all(
+        "article span.pasted-text", "els => els.filter(e => getComputedStyle(e).fontWeight !== "
+        "getComputedStyle(e.parentElement).fontWeight).map(e => e.textContent.slice(0, 30))")
+    assert not loud, f"{name}: glued numbers in another weight than their sentence: {loud[:5]}"
     widgets = page.eval_on_selector_all("article [class*='widget']", "els => els.length")
     loose_sliders = page.eval_on_selector_all("article input[type=range]", "els => els.filter(e => !e.closest('div.animation')).length")
     assert widgets == 0 and loose_sliders == 0, f"{name}: {widgets} widget elements, {loose_sliders} sliders outside an animation"
