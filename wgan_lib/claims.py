@@ -117,6 +117,14 @@ def pull_towards_centres(run, snapshot=-1):
     return measures.pull_towards_centres(descended_map(run, snapshot), run.config.plot_extent, run.samples[snapshot])
 
 
+def snapshot_means(runs, candidate, measure):
+    """A measure at each snapshot, mean over the completed seeds of a candidate of the best-of search
+    (NaN ignored; NaN where every seed is NaN); `measure(run, k)` as `centre_wells` takes it."""
+    members = [r for r in runs if best_candidate_of(r) == candidate and r.status == "completed"]
+    values = [[measure(r, k) for r in members] for k in range(len(members[0].snapshot_epochs))]
+    return [float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for v in values]
+
+
 def range_growth(run):
     return d_range(run, run.config.epochs - 1) / d_range(run, 100)
 

@@ -10,8 +10,6 @@ import math
 import re
 from pathlib import Path
 
-import numpy as np
-
 from .cases import CASES, clip_label
 from .losses import LOSSES
 from .summary import final_metrics, run_field_success
@@ -429,16 +427,14 @@ def snapshot_table(runs, candidates, measure, spec=".1f"):
     ignored), beside its modes and high-quality share at the last snapshot. `candidates` maps a
     row's label to a candidate of the best-of search; `measure(run, k)` is a number for the run's
     k-th snapshot (`claims.centre_wells`, `claims.pull_towards_centres`)."""
-    from .claims import best_candidate_of
+    from .claims import best_candidate_of, snapshot_means
     from .summary import summarise
 
     summary = summarise(runs, key=best_candidate_of)
     epochs = next(r.snapshot_epochs for r in runs if r.status == "completed")
     rows = []
     for label, candidate in candidates.items():
-        members = [r for r in runs if best_candidate_of(r) == candidate and r.status == "completed"]
-        values = [[measure(r, k) for r in members] for k in range(len(epochs))]
-        means = [float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for v in values]
+        means = snapshot_means(runs, candidate, measure)
         row = summary[candidate]
         rows.append([label] + [fmt(m, spec) for m in means]
                     + [fmt(row["modes"], ".1f"), pct(row["hq_fraction"], ".0f")])
