@@ -331,3 +331,86 @@ def test_the_pull_towards_centres_turns_d_the_way_its_generator_moves():
     for loss, d_grid, expected in [("wgan", bowls, 1.0), ("standard", bowls, -1.0), ("standard", -bowls, 1.0)]:
         run = SimpleNamespace(config=SimpleNamespace(loss=loss, plot_extent=6.0), d_grid=[d_grid], samples=[samples])
         assert claims.pull_towards_centres(run) == pytest.approx(expected, abs=0.01)
+
+
+def down_run(rung, modes, hq, seed=0, status="completed", epochs=100):
+    config = SimpleNamespace(case=f"down-{rung}", seed=seed, epochs=epochs)
+    return SimpleNamespace(config=config, status=status, metrics=[{"epoch": epochs - 1, "modes": modes,
+                                                                   "hq_fraction": hq, "reverse_kl": 0.1, "w1": 1.0}])
+
+
+def test_a_ladder_down_drop_is_the_rungs_mean_below_the_tops_with_the_error_of_two_independent_means():
+    runs = [down_run("top", 25, hq, seed=s) for s, hq in enumerate((0.8, 0.9))]
+    runs += [down_run("elu", modes, 0.5, seed=s) for s, modes in enumerate((20, 24))]
+    runs += [down_run("decay", 25, 0.9, seed=0), down_run("decay", 0, 0.0, seed=1, status="failed")]
+    drops = claims.ladder_down_drops(runs)
+    assert list(drops) == ["elu", "decay"]
+    top_se, elu_se = 0.05, 2.0  # standard errors: std(ddof=1) / sqrt(2) of (0.8, 0.9) and (20, 24)
+    assert drops["elu"]["hq_fraction"] == (pytest.approx(0.35), pytest.approx(top_se))  # the rung's hq never varies
+    assert drops["elu"]["modes"] == (pytest.approx(3.0), pytest.approx(elu_se))
+    top_scores, elu_scores = np.array([0.8, 0.9]), np.array([0.4, 0.48])
+    assert drops["elu"]["score"] == (pytest.approx(top_scores.mean() - elu_scores.mean()),
+                                     pytest.approx(math.hypot(top_scores.std(ddof=1), elu_scores.std(ddof=1))
+                                                   / math.sqrt(2)))
+    # the diverged seed counts in the score as 0 but not in the modes or the high-quality share
+    assert drops["decay"]["score"][0] == pytest.approx(0.85 - 0.45)
+    assert drops["decay"]["hq_fraction"][0] == pytest.approx(-0.05)
+    with pytest.raises(ValueError, match="no run of its top"):
+        claims.ladder_down_drops(runs[2:])
+
+
+def test_the_ladder_down_names_the_largest_drop_and_the_second_only_when_it_is_clear():
+    clear, unclear, small = {"score": (0.5, 0.1)}, {"score": (0.3, 0.2)}, {"score": (0.1, 0.01)}
+    assert claims.ladder_down_named({"elu": unclear, "decay": clear, "2x64": small}) == ["decay"]
+    assert claims.ladder_down_named({"elu": clear, "decay": {"score": (0.4, 0.1)}, "2x64": small}) == ["elu", "decay"]
+    assert claims.ladder_down_named({"elu": unclear}) == ["elu"]  # the largest is named even when unclear
+
+
+def test_the_ladder_down_in_words_names_what_costs_most_and_whether_it_is_beyond_the_seeds_spread():
+    runs = [down_run("top", 25, 0.9, seed=s) for s in range(5)]
+    runs += [down_run("elu", 25, 0.85 + 0.01 * s, seed=s) for s in range(5)]
+    runs += [down_run("2x64", 20 + s, 0.2, seed=s) for s in range(5)]
+    runs += [down_run("ncritic1", 25, 0.5 + 0.01 * s, seed=s) for s in range(5)]
+    text = claims.ladder_down_reading(runs)
+    assert text.startswith("Put back one at a time into a setting that learns the grid (25.0 modes, 90 % near a "
+                           "centre, score 0.90 after 100 epochs, mean of 5 seeds), the post's choice that costs most "
+                           "is networks of 2 x 64 instead of 3 x 128 (the score falls by 0.72 ± 0.01, more than "
+                           "twice its standard error; 3.0 fewer modes and 70 points fewer samples near a centre), "
+                           "then one critic update per generator update (the score falls by 0.38")
+    assert "elu" not in text.lower()
+
+
+def test_the_finals_sentence_orders_by_score_and_says_which_goal_is_met():
+    def final(loss, modes, hq, kl, seed, epochs):
+        config = SimpleNamespace(loss=loss, seed=seed, epochs=epochs, case=f"best-{loss}")
+        return SimpleNamespace(config=config, status="completed",
+                               metrics=[{"epoch": epochs - 1, "modes": modes, "hq_fraction": hq, "reverse_kl": kl,
+                                         "w1": 1.0}])
+
+    runs = [final("wgan", 20, 0.1, 0.5, s, 250) for s in range(10)]
+    runs += [final("wgan-gp", 25, 0.95, 0.01, s, 150) for s in range(10)]
+    runs += [final("standard", 17, 0.9, 1.0, s, 1200) for s in range(10)]
+    assert claims.best_final_sentence(runs) == (
+        "Each at its best from the field's settings (10 seeds, at most 30 minutes of one core a seed): WGAN-GP 25.0 "
+        "modes with 95 % of its samples near a centre after 150 epochs (beating its goal, PacGAN4's row); standard "
+        "GAN 17.0 modes with 90 % of its samples near a centre after 1200 epochs; clipped WGAN 20.0 modes with 10 % "
+        "of its samples near a centre after 250 epochs (short of its goal, 24 modes with 80 %).")
+
+
+def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_every_run_is_stored(monkeypatch):
+    from wgan_lib import runsets
+
+    stored = {"best": [], "ladder-down": []}
+    monkeypatch.setattr(runsets, "load_stored", lambda name, results=None: stored[name])
+    monkeypatch.setattr(runsets, "load", lambda name, results=None, train_missing=True: ["screen"])
+    monkeypatch.setattr(claims, "best_screen_sentence", lambda runs, see="": f"screen{see}.")
+    monkeypatch.setattr(claims, "best_final_sentence", lambda runs, see="": f"finals of {len(runs)}{see}.")
+    monkeypatch.setattr(claims, "ladder_down_reading", lambda runs: f"down of {len(runs)}.")
+    planned = {name: len(runsets.get_run_set(name).configs) for name in stored}
+    assert claims.grid_sentences(see=" (s)") == "screen (s)."
+    stored["best"], stored["ladder-down"] = ["run"] * (planned["best"] - 1), ["run"] * (planned["ladder-down"] - 1)
+    assert claims.grid_sentences() == "screen."
+    stored["best"] = ["run"] * planned["best"]
+    assert claims.grid_sentences(see=" (s)") == f"finals of {planned['best']} (s)."
+    stored["ladder-down"] = ["run"] * planned["ladder-down"]
+    assert claims.grid_sentences() == f"finals of {planned['best']}. down of {planned['ladder-down']}."

@@ -276,16 +276,20 @@ def test_best_screen_table_scores_every_candidate_and_marks_the_kept_one():
 
 
 def test_best_table_gives_means_errors_the_early_share_and_the_goal():
-    runs = [_best_run("gp-lr1e-4-lambda10", s, 25, 0.94 + 0.01 * s, kl=0.03) for s in range(3)]
+    runs = [_best_run("gp-lr1e-4-lambda10", s, 25, 0.94 + 0.02 * (s % 3), kl=0.03) for s in range(10)]
     runs += [_best_run("standard-lr1e-3", s, 17, 0.9) for s in range(2)]
-    runs += [_best_run("clip0.01-lr1e-4", s, 20, 0.5) for s in range(2)]
+    runs += [_best_run("clip0.01-lr1e-4", s, 20, 0.5) for s in range(10)]
     table = tables.best_table(runs)
     rows = {r[0]: dict(zip(table.header, r)) for r in table.rows}
     gp = rows["WGAN-GP"]
-    assert (gp["epochs"], gp["seeds"], gp["modes"], gp["goal"]) == ("150", "3", "25.0 ± 0.0", "met")
-    assert gp["HQ %"] == "95.0 ± 0.6" and gp["HQ % at epoch 100"] == "47.5 ± 0.3"
+    assert (gp["epochs"], gp["seeds"], gp["modes"], gp["goal"]) == ("150", "10", "25.0 ± 0.0", "met")
+    assert gp["HQ %"] == "95.8 ± 0.6" and gp["HQ % at epoch 100"] == "47.9 ± 0.3"
     assert rows["standard GAN"]["goal"] == tables.DASH  # no goal was set
+    assert rows["standard GAN"]["seeds"] == "2 of 10"
     assert rows["clipped WGAN"]["goal"] == "missed: modes 20 is not >= 24; high-quality share 0.5 is not >= 0.8"
+    # a goal is judged on every seed only: five seeds that would meet it leave it open
+    table = tables.best_table(runs[:5])
+    assert [(r[table.header.index("seeds")], r[-1]) for r in table.rows] == [("5 of 10", "open until every seed is in")]
 
 
 def test_numbers_and_means_with_errors_stay_on_one_line_and_text_wraps():
@@ -351,3 +355,22 @@ def test_devices_in_words_names_each_device_and_torch_once():
             SimpleNamespace(provenance={"device": "cpu (AMD EPYC, 1 threads)", "torch": "2.13.0+cpu"})]
     assert tables.devices_in_words(runs) == ("cpu (AMD EPYC, 1 threads), torch 2.13.0+cpu; "
                                              "cuda (NVIDIA H200), torch 2.13.0+cu130")
+
+
+def test_ladder_down_table_names_what_each_rung_puts_back_and_its_drop_below_the_top():
+    def down(rung, seed, hq, status="completed"):
+        config = SimpleNamespace(case=f"down-{rung}", seed=seed, epochs=100)
+        metrics = [{"epoch": e, "modes": 25, "hq_fraction": hq * (0.5 if e == 40 else 1.0), "reverse_kl": 0.1,
+                    "w1": 0.5} for e in (0, 20, 40, 60, 80, 99)]
+        return SimpleNamespace(config=config, status=status, metrics=metrics)
+
+    runs = [down("top", s, 0.9) for s in range(3)] + [down("elu", s, 0.5) for s in range(3)]
+    runs.append(down("elu", 3, 0.0, status="failed"))
+    table = tables.ladder_down_table(runs)
+    assert [r[0] for r in table.rows] == ["none (the top)", "ELU instead of ReLU"]
+    top, elu = (dict(zip(table.header, r)) for r in table.rows)
+    assert (top["seeds"], top["HQ %"], top["HQ % at epoch 40"], top["drop in score"]) == \
+        ("3", "90.0 ± 0.0", "45.0 ± 0.0", tables.DASH)
+    # the diverged seed scores 0: the rung's mean score is 0.5 x 3 / 4, its drop 0.9 - 0.375
+    assert (elu["seeds"], elu["HQ %"]) == ("4 (1 diverged)", "50.0 ± 0.0")
+    assert elu["drop in score"].startswith("0.53 ± 0.1")

@@ -13,7 +13,7 @@ from wgan_lib.cli import main, parse_shard
 from wgan_lib.config import ConfigError
 from wgan_lib.runner import estimated_cost, reproduce, run_status, share_stacks
 from wgan_lib.runsets import (MAP_CLIPS, MAP_LRS, REPO_ROOT, RUN_SETS, SWEEP_EPOCHS, RunSet, get_run_set, load,
-                              setting_of)
+                              load_stored, setting_of)
 from wgan_lib.store import RUN_JSON, SNAPSHOTS_NPZ, RunFileError, load_run, run_name
 from wgan_lib.summary import mean_and_error, summarise
 
@@ -254,6 +254,16 @@ def test_load_without_training_names_what_is_missing(tiny_set):
     _, results = tiny_set
     with pytest.raises(RunFileError, match=r"run set 'tiny-test' .* 6 run\(s\) not stored: .*reproduce tiny-test"):
         load("tiny-test", results, train_missing=False)
+
+
+def test_load_stored_gives_what_is_stored_so_far_and_trains_nothing(tiny_set):
+    run_set, results = tiny_set
+    assert load_stored("tiny-test", results) == []
+    assert reproduce(["tiny-test"], results, shard=(0, 2), progress=False) == 0  # one of the two stacks
+    stored = load_stored("tiny-test", results)
+    assert len(stored) == 3 and len(list(run_set.path(results).glob("tiny-*"))) == 3
+    order = [c for c in run_set.configs if c in {r.config for r in stored}]
+    assert [r.config for r in stored] == order
 
 
 def test_with_epochs_keeps_the_stacks_in_a_folder_of_its_own():

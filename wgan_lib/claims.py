@@ -449,7 +449,8 @@ class Findings:
 
 def load_findings(results=None, train_missing=True):
     """The findings from the stored runs (`results`: the results folder, default the project's): the
-    post's claims (`findings`) and what it takes to learn the grid (`ladder_finding`)."""
+    post's claims (`findings`) and what it takes to learn the grid (`ladder_finding`, then
+    `grid_sentences`)."""
     from .measures import uniform_mode_counts
     from .runsets import load
 
@@ -460,8 +461,23 @@ def load_findings(results=None, train_missing=True):
     bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
     bullets.append("- **What it takes to learn the grid.** "
                    + ladder_finding(load("ladder", results, train_missing=train_missing)) + " "
-                   + best_screen_sentence(load("best-screen", results, train_missing=train_missing)))
+                   + grid_sentences(results, train_missing=train_missing))
     return Findings(by_setting, verdicts, larger, bullets)
+
+
+def grid_sentences(results=None, see="", train_missing=True):
+    """Each discriminator at its best and why the post's settings fail, in words: from the finals
+    (`best_final_sentence`) once every run of `best` is stored, else from the screen
+    (`best_screen_sentence`); then the ladder down's reading (`ladder_down_reading`) once every run
+    of `ladder-down` is stored. Neither run set is trained here: they take core-hours."""
+    from .runsets import get_run_set, load, load_stored
+
+    finals, down = load_stored("best", results), load_stored("ladder-down", results)
+    text = (best_final_sentence(finals, see=see) if len(finals) == len(get_run_set("best").configs) else
+            best_screen_sentence(load("best-screen", results, train_missing=train_missing), see=see))
+    if down and len(down) == len(get_run_set("ladder-down").configs):
+        text += " " + ladder_down_reading(down)
+    return text
 
 
 # ------------------------------------------------------------- what it takes to learn the grid
@@ -650,6 +666,29 @@ def best_screen_sentence(runs, see=""):
     return text + f"; the clipped WGAN's best reaches {words['wgan']}."
 
 
+def best_final_sentence(runs, see=""):
+    """The finals (run set `best`, every seed stored) in one sentence, for the findings of the book
+    and the README: each discriminator's means at its last snapshot, best score first, and whether
+    it meets its goal (`best_goal_missed`). `see` as in `best_screen_sentence`."""
+    from .summary import summarise
+
+    rows = summarise(runs, key=lambda r: r.config.loss)  # a discriminator is its loss
+    order = sorted(rows, key=lambda d: -best_score(rows[d]) if math.isfinite(best_score(rows[d])) else math.inf)
+    goals = {"wgan-gp": "PacGAN4's row", "wgan": "24 modes with 80 %"}
+    parts = []
+    for disc in order:
+        row, missed = rows[disc], best_goal_missed(disc, rows[disc])
+        epochs = next(r.config.epochs for r in runs if r.config.loss == disc)
+        part = (f"{BEST_NAMES[disc]} {row['modes']:.1f} modes with {100 * row['hq_fraction']:.0f} % of its samples "
+                f"near a centre after {epochs} epochs")
+        if missed is not None:
+            part += f" ({'beating' if not missed else 'short of'} its goal, {goals[disc]})"
+        parts.append(part)
+    seeds = len({r.config.seed for r in runs})
+    return (f"Each at its best from the field's settings{see} ({seeds} seeds, at most 30 minutes of one core a seed): "
+            + "; ".join(parts) + ".")
+
+
 def best_screen_finding(runs):
     """The screen in words: each discriminator's kept candidate with its mean modes, high-quality
     share and score, best first, and how many of them meet the field's bar on every seed."""
@@ -676,3 +715,74 @@ def best_screen_finding(runs):
                    "modes with half the samples near a centre on every seed"
                    + ("." if not others else "; the other does not." if others == 1 else
                       f"; the other {others} do not."))
+
+
+# ------------------------------------------------------------- the ladder down
+def ladder_down_rung_of(run):
+    """The rung a run of the run set `ladder-down` stands on ('top', 'elu', ...)."""
+    return run.config.case.removeprefix("down-")
+
+
+def ladder_down_drops(runs):
+    """{rung: {metric: (drop, standard error)}} for every rung of the run set `ladder-down` but the
+    top, in the order of `runs`: how far the rung's mean modes, high-quality share and score
+    (`best_score`; a diverged seed scores 0) fall below the top's, with the standard error of the
+    difference of two independent means (docs/grid-best.md)."""
+    by_rung = _ladder_down_means(runs)
+    top = by_rung["top"]
+    return {rung: {metric: (top[metric][0] - mean, math.hypot(top[metric][1], error))
+                   for metric, (mean, error) in means.items()}
+            for rung, means in by_rung.items() if rung != "top"}
+
+
+def _ladder_down_means(runs):
+    """{rung: {metric: (mean, standard error)}} over each rung's seeds at the last snapshot, for modes
+    and high-quality share (completed seeds) and the score (a diverged seed scores 0)."""
+    from .summary import final_metrics, mean_and_error
+
+    by_rung = {}
+    for run in runs:
+        by_rung.setdefault(ladder_down_rung_of(run), []).append(run)
+    if "top" not in by_rung:
+        raise ValueError("the ladder down has no run of its top; its drops are measured from the top")
+    means = {}
+    for rung, members in by_rung.items():
+        finals = [final_metrics(r) for r in members]
+        scores = [0.0 if r.status != "completed" else best_score(f) for r, f in zip(members, finals)]
+        means[rung] = {"modes": mean_and_error([f["modes"] for f in finals]),
+                       "hq_fraction": mean_and_error([f["hq_fraction"] for f in finals]),
+                       "score": mean_and_error(scores)}
+    return means
+
+
+def ladder_down_named(drops):
+    """The rungs the chapter names (docs/grid-best.md): the one with the largest drop in score, and
+    the second largest too when its drop exceeds twice its standard error."""
+    ranked = sorted(drops, key=lambda rung: -drops[rung]["score"][0])
+    second = ranked[1:2]
+    return ranked[:1] + [r for r in second if drops[r]["score"][0] > 2 * drops[r]["score"][1]]
+
+
+def ladder_down_reading(runs):
+    """The ladder down in words: from the top's score, the rungs `ladder_down_named` names, what each
+    costs in score, modes and high-quality share, and whether its drop exceeds twice its standard
+    error."""
+    from .runsets import POST_CHOICES
+
+    drops, top = ladder_down_drops(runs), _ladder_down_means(runs)["top"]
+    named = ladder_down_named(drops)
+    parts = []
+    for rung in named:
+        d = drops[rung]
+        clear = d["score"][0] > 2 * d["score"][1]
+        parts.append(f"{POST_CHOICES[rung][0]} (the score falls by {d['score'][0]:.2f} ± {d['score'][1]:.2f}, "
+                     f"{'more' if clear else 'not more'} than twice its standard error; "
+                     f"{d['modes'][0]:.1f} fewer modes and {100 * d['hq_fraction'][0]:.0f} points fewer samples "
+                     "near a centre)")
+    seeds = len({r.config.seed for r in runs})
+    text = (f"Put back one at a time into a setting that learns the grid ({top['modes'][0]:.1f} modes, "
+            f"{100 * top['hq_fraction'][0]:.0f} % near a centre, score {top['score'][0]:.2f} after {runs[0].config.epochs} "
+            f"epochs, mean of {seeds} seeds), the post's choice that costs most is " + parts[0])
+    if len(parts) > 1:
+        text += ", then " + parts[1]
+    return text + "."

@@ -464,6 +464,18 @@ def load(name, results=None, epochs=None, train_missing=True, progress=True, whe
     return [load_run(folder / run_name(run_set.configs[i])) for i in wanted]
 
 
+def load_stored(name, results=None):
+    """The runs of run set `name` stored so far for its current configs (current or stale), in the
+    order of its configs, without training the rest: for a chapter that reports a run set while it
+    trains. Against `len(get_run_set(name).configs)` it says how far the run set has got."""
+    from .runner import run_status
+
+    run_set = get_run_set(name).with_epochs(book_epochs())
+    folder = run_set.path(results)
+    return load(name, results, train_missing=False, progress=False,
+                where=lambda config: run_status(folder, config, run_set.record) in ("ok", "stale"))
+
+
 def load_cases(names, results=None):
     """The stored runs of the cases `names` (of the run set 'cases'), in that order."""
     for name in names:

@@ -403,8 +403,10 @@ def best_screen_table(runs):
 def best_table(runs, early_epoch=100):
     """Each discriminator's best (run set `best`): mean ± standard error over the seeds of modes,
     high-quality share and reverse KL at the last snapshot, the high-quality share at `early_epoch`,
-    and whether the means meet the discriminator's goal (`claims.best_goal_missed`)."""
+    and whether the means meet the discriminator's goal (`claims.best_goal_missed`), judged only once
+    every seed of `runsets.BEST_SEEDS` is stored (docs/grid-best.md); until then the goal is open."""
     from .claims import BEST_NAMES, best_goal_missed
+    from .runsets import BEST_SEEDS
     from .summary import mean_and_error, summarise
 
     rows = []
@@ -412,14 +414,39 @@ def best_table(runs, early_epoch=100):
         members = [r for r in runs if r.config.loss == loss]
         early = mean_and_error([next((m["hq_fraction"] for m in r.metrics if m["epoch"] == early_epoch), math.nan)
                                 for r in members if r.status == "completed"])
-        missed = best_goal_missed(loss, row)
-        goal = DASH if missed is None else "met" if not missed else "missed: " + "; ".join(missed)
+        missed, complete = best_goal_missed(loss, row), {r.config.seed for r in members} >= set(BEST_SEEDS)
+        goal = (DASH if missed is None else "open until every seed is in" if not complete else
+                "met" if not missed else "missed: " + "; ".join(missed))
         rows.append([BEST_NAMES[loss], best_settings(members[0].config), members[0].config.epochs,
-                     f"{row['n']}" + (f" ({row['diverged']} diverged)" if row["diverged"] else ""),
+                     f"{row['n']}" + ("" if complete else f" of {len(BEST_SEEDS)}")
+                     + (f" ({row['diverged']} diverged)" if row["diverged"] else ""),
                      pm(row["modes"], row["modes_se"], ".1f"), pm(row["hq_fraction"], row["hq_fraction_se"], ".1f", 100),
                      pm(early[0], early[1], ".1f", 100), pm(row["reverse_kl"], row["reverse_kl_se"], ".3f"), goal])
     return Table(["discriminator", "settings", "epochs", "seeds", "modes", "HQ %", f"HQ % at epoch {early_epoch}",
                   "reverse KL", "goal"], rows)
+
+
+def ladder_down_table(runs, early_epoch=40):
+    """The ladder down (run set `ladder-down`), one row per rung: what it puts back of the post's
+    choices, mean ± standard error over its seeds of modes and high-quality share at the last
+    snapshot, the share at `early_epoch` (has it settled?), and its drop in score below the top's
+    (`claims.ladder_down_drops`)."""
+    from .claims import ladder_down_drops, ladder_down_rung_of
+    from .runsets import POST_CHOICES
+    from .summary import mean_and_error, summarise
+
+    drops, rows = ladder_down_drops(runs), []
+    for rung, row in summarise(runs, key=ladder_down_rung_of).items():
+        members = [r for r in runs if ladder_down_rung_of(r) == rung and r.status == "completed"]
+        early = mean_and_error([next((m["hq_fraction"] for m in r.metrics if m["epoch"] == early_epoch), math.nan)
+                                for r in members])
+        drop = drops.get(rung, {}).get("score")
+        rows.append(["none (the top)" if rung == "top" else POST_CHOICES[rung][0],
+                     f"{row['n']}" + (f" ({row['diverged']} diverged)" if row["diverged"] else ""),
+                     pm(row["modes"], row["modes_se"], ".1f"), pm(row["hq_fraction"], row["hq_fraction_se"], ".1f", 100),
+                     pm(early[0], early[1], ".1f", 100), DASH if drop is None else pm(drop[0], drop[1], ".2f")])
+    return Table(["the post's choice put back", "seeds", "modes", "HQ %", f"HQ % at epoch {early_epoch}",
+                  "drop in score"], rows)
 
 
 def snapshot_table(runs, candidates, measure, spec=".1f"):
