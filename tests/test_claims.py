@@ -175,6 +175,10 @@ def test_the_readme_block_holds_the_findings_and_the_verdicts(tmp_path):
     assert block.index(bullets[0]) < block.index("| claim of the post |")  # findings first, then the table
     assert "| Success: G near every centre | reproduced | not reproduced (0 of 5) |" in block
     assert block.count("\n| ") == len(claims.CLAIMS) + 1  # a row per claim under the header and its rule
+    assert "and `best-screen`, 2 seeds a candidate at 100 epochs)" in block
+    block = findings_block(results, tmp_path / "findings.png", bullets, ["best", "ladder-down"])
+    assert "`best`, 10 seeds a discriminator at its final schedule, and `ladder-down`, 5 seeds a rung at 100 " \
+           "epochs)" in block and "best-screen" not in block
 
 
 def ladder_run(rung, hq, modes=20, seed=0, status="completed", d_grid=PLANE):
@@ -407,10 +411,14 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
     monkeypatch.setattr(claims, "best_final_sentence", lambda runs, see="": f"finals of {len(runs)}{see}.")
     monkeypatch.setattr(claims, "ladder_down_reading", lambda runs: f"down of {len(runs)}.")
     planned = {name: len(runsets.get_run_set(name).configs) for name in stored}
-    assert claims.grid_sentences(see=" (s)") == "screen (s)."
+    assert claims.grid_run_sets() == {"best-screen": ["screen"]}
+    assert claims.grid_sentences(claims.grid_run_sets(), see=" (s)") == "screen (s)."
     stored["best"], stored["ladder-down"] = ["run"] * (planned["best"] - 1), ["run"] * (planned["ladder-down"] - 1)
-    assert claims.grid_sentences() == "screen."
+    assert list(claims.grid_run_sets()) == ["best-screen"]
     stored["best"] = ["run"] * planned["best"]
-    assert claims.grid_sentences(see=" (s)") == f"finals of {planned['best']} (s)."
+    assert list(claims.grid_run_sets()) == ["best"]
+    assert claims.grid_sentences(claims.grid_run_sets(), see=" (s)") == f"finals of {planned['best']} (s)."
     stored["ladder-down"] = ["run"] * planned["ladder-down"]
-    assert claims.grid_sentences() == f"finals of {planned['best']}. down of {planned['ladder-down']}."
+    assert list(claims.grid_run_sets()) == ["best", "ladder-down"]
+    assert claims.grid_sentences(claims.grid_run_sets()) == \
+        f"finals of {planned['best']}. down of {planned['ladder-down']}."

@@ -445,6 +445,7 @@ class Findings:
     results: list
     larger: list
     bullets: list
+    grid_sets: list  # the run sets the last bullet's sentences on each discriminator's best come from
 
 
 def load_findings(results=None, train_missing=True):
@@ -461,23 +462,32 @@ def load_findings(results=None, train_missing=True):
     bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
     bullets.append("- **What it takes to learn the grid.** "
                    + ladder_finding(load("ladder", results, train_missing=train_missing)) + " "
-                   + grid_sentences(results, train_missing=train_missing))
-    return Findings(by_setting, verdicts, larger, bullets)
+                   + grid_sentences(grid_sets := grid_run_sets(results, train_missing=train_missing)))
+    return Findings(by_setting, verdicts, larger, bullets, list(grid_sets))
 
 
-def grid_sentences(results=None, see="", train_missing=True):
-    """Each discriminator at its best and why the post's settings fail, in words: from the finals
-    (`best_final_sentence`) once every run of `best` is stored, else from the screen
-    (`best_screen_sentence`); then the ladder down's reading (`ladder_down_reading`) once every run
-    of `ladder-down` is stored. Neither run set is trained here: they take core-hours."""
+def grid_run_sets(results=None, train_missing=True):
+    """{name: runs} of the run sets that the grid's sentences (`grid_sentences`) come from: the
+    finals `best` once every run of it is stored, else the screen `best-screen`; and the ladder
+    down `ladder-down` once every run of it is stored. The finals and the ladder down are never
+    trained here (they take core-hours); `train_missing` is for the screen."""
     from .runsets import get_run_set, load, load_stored
 
     finals, down = load_stored("best", results), load_stored("ladder-down", results)
-    text = (best_final_sentence(finals, see=see) if len(finals) == len(get_run_set("best").configs) else
-            best_screen_sentence(load("best-screen", results, train_missing=train_missing), see=see))
+    sets = ({"best": finals} if len(finals) == len(get_run_set("best").configs) else
+            {"best-screen": load("best-screen", results, train_missing=train_missing)})
     if down and len(down) == len(get_run_set("ladder-down").configs):
-        text += " " + ladder_down_reading(down)
-    return text
+        sets["ladder-down"] = down
+    return sets
+
+
+def grid_sentences(sets, see=""):
+    """Each discriminator at its best and why the post's settings fail, in words, from `grid_run_sets`:
+    `best_final_sentence` or `best_screen_sentence`, then `ladder_down_reading` where the ladder
+    down is in. `see` as in `best_screen_sentence`."""
+    text = (best_final_sentence(sets["best"], see=see) if "best" in sets else
+            best_screen_sentence(sets["best-screen"], see=see))
+    return text + (" " + ladder_down_reading(sets["ladder-down"]) if "ladder-down" in sets else "")
 
 
 # ------------------------------------------------------------- what it takes to learn the grid

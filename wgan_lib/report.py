@@ -11,9 +11,16 @@ from pathlib import Path
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def findings_block(results, figure, findings=()):
-    from .runsets import BEST_SCREEN_EPOCHS, BEST_SCREEN_SEEDS, LADDER_EPOCHS, LADDER_SEEDS
+def findings_block(results, figure, findings=(), grid_sets=("best-screen",)):
+    from .runsets import (BEST_SCREEN_EPOCHS, BEST_SCREEN_SEEDS, BEST_SEEDS, LADDER_DOWN_EPOCHS, LADDER_DOWN_SEEDS,
+                          LADDER_EPOCHS, LADDER_SEEDS)
     from .tables import Table, pm
+
+    grid_words = {"best-screen": f"`best-screen`, {len(BEST_SCREEN_SEEDS)} seeds a candidate at {BEST_SCREEN_EPOCHS} "
+                                 "epochs",
+                  "best": f"`best`, {len(BEST_SEEDS)} seeds a discriminator at its final schedule",
+                  "ladder-down": f"`ladder-down`, {len(LADDER_DOWN_SEEDS)} seeds a rung at {LADDER_DOWN_EPOCHS} "
+                                 "epochs"}
 
     rows = []
     for r in results:
@@ -37,8 +44,9 @@ def findings_block(results, figure, findings=()):
         "",
         "Made by `python -m wgan_lib report` from the stored runs (the run sets `cases` and `full-seeds`, "
         "five seeds per setting at the post's 1000 epochs; the last finding from the run sets `ladder`, "
-        f"{len(LADDER_SEEDS)} seeds a rung at {LADDER_EPOCHS} epochs, and `best-screen`, {len(BEST_SCREEN_SEEDS)} "
-        f"seeds a candidate at {BEST_SCREEN_EPOCHS} epochs); each claim's measurable form and threshold "
+        f"{len(LADDER_SEEDS)} seeds a rung at {LADDER_EPOCHS} epochs, "
+        + ", ".join(grid_words[name] for name in grid_sets[:-1]) + (", and " if len(grid_sets) > 1 else "and ")
+        + f"{grid_words[grid_sets[-1]]}); each claim's measurable form and threshold "
         "are in `wgan_lib/claims.py` and in the book's chapter *The claims, one by one*.",
         END,
     ])
@@ -58,5 +66,6 @@ def write_report(results=None, readme="README.md", figure="docs/findings.png"):
     fig.savefig(figure, dpi=100, bbox_inches="tight")
     figures.plt.close(fig)
     head, rest = text.split(START, 1)
-    readme.write_text(head + findings_block(found.results, figure, found.bullets) + rest.split(END, 1)[1])
+    block = findings_block(found.results, figure, found.bullets, found.grid_sets)
+    readme.write_text(head + block + rest.split(END, 1)[1])
     return figure
