@@ -412,13 +412,14 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
     monkeypatch.setattr(claims, "ladder_down_reading", lambda runs: f"down of {len(runs)}.")
     planned = {name: len(runsets.get_run_set(name).configs) for name in stored}
     assert claims.grid_run_sets() == {"best-screen": ["screen"]}
-    assert claims.grid_sentences(claims.grid_run_sets(), see=" (s)") == "screen (s)."
+    assert claims.grid_sentences(claims.grid_run_sets(), see=" (s)") == {"Each discriminator at its best": "screen (s)."}
     stored["best"], stored["ladder-down"] = ["run"] * (planned["best"] - 1), ["run"] * (planned["ladder-down"] - 1)
     assert list(claims.grid_run_sets()) == ["best-screen"]
     stored["best"] = ["run"] * planned["best"]
     assert list(claims.grid_run_sets()) == ["best"]
-    assert claims.grid_sentences(claims.grid_run_sets(), see=" (s)") == f"finals of {planned['best']} (s)."
+    assert claims.grid_sentences(claims.grid_run_sets(), see=" (s)") == \
+        {"Each discriminator at its best": f"finals of {planned['best']} (s)."}
     stored["ladder-down"] = ["run"] * planned["ladder-down"]
     assert list(claims.grid_run_sets()) == ["best", "ladder-down"]
-    assert claims.grid_sentences(claims.grid_run_sets()) == \
-        f"finals of {planned['best']}. down of {planned['ladder-down']}."
+    assert list(claims.grid_sentences(claims.grid_run_sets()).values()) == \
+        [f"finals of {planned['best']}.", f"down of {planned['ladder-down']}."]

@@ -460,9 +460,10 @@ def load_findings(results=None, train_missing=True):
     larger = larger_networks(results, train_missing=train_missing)
     _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
     bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
+    grid_sets = grid_run_sets(results, train_missing=train_missing)
     bullets.append("- **What it takes to learn the grid.** "
-                   + ladder_finding(load("ladder", results, train_missing=train_missing)) + " "
-                   + grid_sentences(grid_sets := grid_run_sets(results, train_missing=train_missing)))
+                   + " ".join([ladder_finding(load("ladder", results, train_missing=train_missing)),
+                               *grid_sentences(grid_sets).values()]))
     return Findings(by_setting, verdicts, larger, bullets, list(grid_sets))
 
 
@@ -483,11 +484,13 @@ def grid_run_sets(results=None, train_missing=True):
 
 def grid_sentences(sets, see=""):
     """Each discriminator at its best and why the post's settings fail, in words, from `grid_run_sets`:
-    `best_final_sentence` or `best_screen_sentence`, then `ladder_down_reading` where the ladder
-    down is in. `see` as in `best_screen_sentence`."""
-    text = (best_final_sentence(sets["best"], see=see) if "best" in sets else
-            best_screen_sentence(sets["best-screen"], see=see))
-    return text + (" " + ladder_down_reading(sets["ladder-down"]) if "ladder-down" in sets else "")
+    {heading: sentence}, the first from `best_final_sentence` or `best_screen_sentence`, the second
+    (`ladder_down_reading`) only where the ladder down is in. `see` as in `best_screen_sentence`."""
+    found = {"Each discriminator at its best": best_final_sentence(sets["best"], see=see) if "best" in sets else
+             best_screen_sentence(sets["best-screen"], see=see)}
+    if "ladder-down" in sets:
+        found["Why the post's settings fail"] = ladder_down_reading(sets["ladder-down"])
+    return found
 
 
 # ------------------------------------------------------------- what it takes to learn the grid
