@@ -379,8 +379,8 @@ def test_the_ladder_down_in_words_names_what_costs_most_and_whether_it_is_beyond
     assert text.startswith("Put back one at a time into a setting that learns the grid (25.0 modes, 90 % near a "
                            "centre, score 0.90 after 100 epochs, mean of 5 seeds), the post's choice that costs most "
                            "is networks of 2 x 64 instead of 3 x 128 (the score falls by 0.72 ± 0.01, more than "
-                           "twice its standard error; 3.0 fewer modes and 70 points fewer samples near a centre), "
-                           "then one critic update per generator update (the score falls by 0.38")
+                           "twice its standard error, to 22.0 modes with 20 % near a centre), then one critic update "
+                           "per generator update (the score falls by 0.38")
     assert "elu" not in text.lower()
 
 
@@ -395,7 +395,7 @@ def test_the_finals_sentence_orders_by_score_and_says_which_goal_is_met():
     runs += [final("wgan-gp", 25, 0.95, 0.01, s, 150) for s in range(10)]
     runs += [final("standard", 17, 0.9, 1.0, s, 1200) for s in range(10)]
     assert claims.best_final_sentence(runs) == (
-        "Each at its best from the field's settings (10 seeds, at most 30 minutes of one core a seed): WGAN-GP 25.0 "
+        "At their best from the field's settings, 10 seeds of at most 30 minutes of one core each: WGAN-GP 25.0 "
         "modes with 95 % of its samples near a centre after 150 epochs (beating its goal, PacGAN4's row); standard "
         "GAN 17.0 modes with 90 % of its samples near a centre after 1200 epochs; clipped WGAN 20.0 modes with 10 % "
         "of its samples near a centre after 250 epochs (short of its goal, 24 modes with 80 %).")

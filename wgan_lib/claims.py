@@ -698,8 +698,8 @@ def best_final_sentence(runs, see=""):
             part += f" ({'beating' if not missed else 'short of'} its goal, {goals[disc]})"
         parts.append(part)
     seeds = len({r.config.seed for r in runs})
-    return (f"Each at its best from the field's settings{see} ({seeds} seeds, at most 30 minutes of one core a seed): "
-            + "; ".join(parts) + ".")
+    return (f"At their best from the field's settings{see}, {seeds} seeds of at most 30 minutes of one core "
+            "each: " + "; ".join(parts) + ".")
 
 
 def best_screen_finding(runs):
@@ -782,16 +782,15 @@ def ladder_down_reading(runs):
     error."""
     from .runsets import POST_CHOICES
 
-    drops, top = ladder_down_drops(runs), _ladder_down_means(runs)["top"]
-    named = ladder_down_named(drops)
+    drops, means = ladder_down_drops(runs), _ladder_down_means(runs)
+    top = means["top"]
     parts = []
-    for rung in named:
-        d = drops[rung]
-        clear = d["score"][0] > 2 * d["score"][1]
-        parts.append(f"{POST_CHOICES[rung][0]} (the score falls by {d['score'][0]:.2f} ± {d['score'][1]:.2f}, "
-                     f"{'more' if clear else 'not more'} than twice its standard error; "
-                     f"{d['modes'][0]:.1f} fewer modes and {100 * d['hq_fraction'][0]:.0f} points fewer samples "
-                     "near a centre)")
+    for rung in ladder_down_named(drops):
+        (drop, error), rung_means = drops[rung]["score"], means[rung]
+        parts.append(f"{POST_CHOICES[rung][0]} (the score falls by {drop:.2f} ± {error:.2f}, "
+                     f"{'more' if drop > 2 * error else 'not more'} than twice its standard error, to "
+                     f"{rung_means['modes'][0]:.1f} modes with {100 * rung_means['hq_fraction'][0]:.0f} % near a "
+                     "centre)")
     seeds = len({r.config.seed for r in runs})
     text = (f"Put back one at a time into a setting that learns the grid ({top['modes'][0]:.1f} modes, "
             f"{100 * top['hq_fraction'][0]:.0f} % near a centre, score {top['score'][0]:.2f} after {runs[0].config.epochs} "
