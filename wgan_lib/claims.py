@@ -570,6 +570,13 @@ def best_score(metrics):
     return metrics["modes"] / 25 * metrics["hq_fraction"]
 
 
+def seed_scores(runs):
+    """Each run's `best_score` at its last snapshot; a run that diverged scores 0 (it learnt nothing)."""
+    from .summary import final_metrics
+
+    return [0.0 if r.status != "completed" else best_score(final_metrics(r)) for r in runs]
+
+
 def best_candidate_of(run):
     """The candidate a run of the run sets `best-screen` and `best` tries ('gp-lr1e-4-lambda10', ...)."""
     return run.config.case.removeprefix("best-")
@@ -587,9 +594,8 @@ def best_screen_scores(runs):
             members = [r for r in runs if best_candidate_of(r) == candidate]
             if not members:
                 continue
-            finals = [final_metrics(r) for r in members]
-            scores = [0.0 if r.status != "completed" else best_score(f) for r, f in zip(members, finals)]
-            kl = [f["reverse_kl"] for f in finals if math.isfinite(f["reverse_kl"])]
+            scores = seed_scores(members)
+            kl = [f["reverse_kl"] for f in map(final_metrics, members) if math.isfinite(f["reverse_kl"])]
             table.setdefault(disc, {})[candidate] = (float(sum(scores) / len(scores)),
                                                      float(sum(kl) / len(kl)) if kl else math.inf, len(members))
     return table
@@ -686,7 +692,8 @@ def best_final_sentence(runs, see=""):
     from .summary import summarise
 
     rows = summarise(runs, key=lambda r: r.config.loss)  # a discriminator is its loss
-    order = sorted(rows, key=lambda d: -best_score(rows[d]) if math.isfinite(best_score(rows[d])) else math.inf)
+    scores = {d: seed_scores([r for r in runs if r.config.loss == d]) for d in rows}
+    order = sorted(rows, key=lambda d: -sum(scores[d]) / len(scores[d]))  # best mean score first
     goals = {"wgan-gp": "PacGAN4's row", "wgan": "24 modes with 80 %"}
     parts = []
     for disc in order:
@@ -761,10 +768,9 @@ def _ladder_down_means(runs):
     means = {}
     for rung, members in by_rung.items():
         finals = [final_metrics(r) for r in members]
-        scores = [0.0 if r.status != "completed" else best_score(f) for r, f in zip(members, finals)]
         means[rung] = {"modes": mean_and_error([f["modes"] for f in finals]),
                        "hq_fraction": mean_and_error([f["hq_fraction"] for f in finals]),
-                       "score": mean_and_error(scores)}
+                       "score": mean_and_error(seed_scores(members))}
     return means
 
 
