@@ -401,6 +401,16 @@ def test_the_finals_sentence_orders_by_score_and_says_which_goal_is_met():
         "of its samples near a centre after 250 epochs (short of its goal, 24 modes with 80 %).")
 
 
+def test_a_final_is_judged_only_with_every_seed_in():
+    def final(loss, seed):
+        return SimpleNamespace(config=SimpleNamespace(loss=loss, seed=seed))
+
+    runs = [final("coulomb", s) for s in range(10)] + [final("standard", s) for s in range(10)]
+    runs += [final("wgan", s) for s in range(9)] + [final("wgan-gp", s) for s in (0, 1, 2, 3, 4, 5, 6, 7, 8, 8)]
+    assert claims.best_complete(runs) == ["standard", "coulomb"]  # in the order of runsets.BEST_FINAL
+    assert claims.best_complete([]) == []
+
+
 def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_every_run_is_stored(monkeypatch):
     from wgan_lib import runsets
 
@@ -423,3 +433,5 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
     assert list(claims.grid_run_sets()) == ["best", "ladder-down"]
     assert list(claims.grid_sentences(claims.grid_run_sets()).values()) == \
         [f"finals of {planned['best']}.", f"down of {planned['ladder-down']}."]
+    stored["best"] = stored["ladder-down"] = None  # runs passed in are used, not loaded again
+    assert list(claims.grid_run_sets(finals=["run"] * planned["best"], down=[])) == ["best"]

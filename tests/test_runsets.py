@@ -12,8 +12,8 @@ from wgan_lib import CASES, Config
 from wgan_lib.cli import main, parse_shard
 from wgan_lib.config import ConfigError
 from wgan_lib.runner import estimated_cost, reproduce, run_status, share_stacks
-from wgan_lib.runsets import (MAP_CLIPS, MAP_LRS, REPO_ROOT, RUN_SETS, SWEEP_EPOCHS, RunSet, get_run_set, load,
-                              load_stored, setting_of)
+from wgan_lib.runsets import (MAP_CLIPS, MAP_LRS, REPO_ROOT, RUN_SETS, SWEEP_EPOCHS, RunSet, get_run_set,
+                              is_complete, load, load_stored, setting_of)
 from wgan_lib.store import RUN_JSON, SNAPSHOTS_NPZ, RunFileError, load_run, run_name
 from wgan_lib.summary import mean_and_error, summarise
 
@@ -264,6 +264,24 @@ def test_load_stored_gives_what_is_stored_so_far_and_trains_nothing(tiny_set):
     assert len(stored) == 3 and len(list(run_set.path(results).glob("tiny-*"))) == 3
     order = [c for c in run_set.configs if c in {r.config for r in stored}]
     assert [r.config for r in stored] == order
+    assert not is_complete("tiny-test", stored)
+    assert reproduce(["tiny-test"], results, progress=False) == 0
+    assert is_complete("tiny-test", load_stored("tiny-test", results))
+
+
+def test_loading_a_run_set_reads_each_stored_run_once(tiny_set, monkeypatch):
+    """`load` and `load_stored` decide what is stored by loading it, and return what they loaded."""
+    import wgan_lib.runner as runner
+
+    run_set, results = tiny_set
+    assert reproduce(["tiny-test"], results, progress=False) == 0
+    reads = []
+    read = runner.load_status
+    monkeypatch.setattr(runner, "load_status", lambda path: reads.append(path.name) or read(path))
+    for loader in (load, load_stored):
+        reads.clear()
+        assert [r.config for r in loader("tiny-test", results)] == list(run_set.configs)
+        assert sorted(reads) == sorted(run_name(c) for c in run_set.configs)
 
 
 def test_with_epochs_keeps_the_stacks_in_a_folder_of_its_own():

@@ -30,11 +30,10 @@ def expected_images(name):
     the finals' once any final run is stored, the ladder down's once every run of it is."""
     if name != "grid":
         return EXPECTED_IMAGES[name]
-    from wgan_lib.runsets import get_run_set, load_stored
+    from wgan_lib.runsets import is_complete, load_stored
 
-    down = load_stored("ladder-down")
     return (EXPECTED_IMAGES[name] + bool(load_stored("best"))
-            + (bool(down) and len(down) == len(get_run_set("ladder-down").configs)))
+            + is_complete("ladder-down", load_stored("ladder-down")))
 ANIMATIONS = {"success": 1, "clip_slider": 1}
 
 

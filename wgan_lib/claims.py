@@ -467,19 +467,29 @@ def load_findings(results=None, train_missing=True):
     return Findings(by_setting, verdicts, larger, bullets, list(grid_sets))
 
 
-def grid_run_sets(results=None, train_missing=True):
+def grid_run_sets(results=None, train_missing=True, finals=None, down=None):
     """{name: runs} of the run sets that the grid's sentences (`grid_sentences`) come from: the
     finals `best` once every run of it is stored, else the screen `best-screen`; and the ladder
     down `ladder-down` once every run of it is stored. The finals and the ladder down are never
-    trained here (they take core-hours); `train_missing` is for the screen."""
-    from .runsets import get_run_set, load, load_stored
+    trained here (they take core-hours); `train_missing` is for the screen. `finals` and `down`:
+    their stored runs where the caller has already loaded them (`runsets.load_stored`)."""
+    from .runsets import is_complete, load, load_stored
 
-    finals, down = load_stored("best", results), load_stored("ladder-down", results)
-    sets = ({"best": finals} if len(finals) == len(get_run_set("best").configs) else
+    finals = load_stored("best", results) if finals is None else finals
+    down = load_stored("ladder-down", results) if down is None else down
+    sets = ({"best": finals} if is_complete("best", finals) else
             {"best-screen": load("best-screen", results, train_missing=train_missing)})
-    if down and len(down) == len(get_run_set("ladder-down").configs):
+    if is_complete("ladder-down", down):
         sets["ladder-down"] = down
     return sets
+
+
+def best_complete(runs):
+    """The discriminators (losses, in the order of `runsets.BEST_FINAL`) of which every seed of
+    `runsets.BEST_SEEDS` is among the final runs `runs`: those whose goal can be judged."""
+    from .runsets import BEST_FINAL, BEST_SEEDS
+
+    return [loss for loss in BEST_FINAL if {r.config.seed for r in runs if r.config.loss == loss} >= set(BEST_SEEDS)]
 
 
 def grid_sentences(sets, see=""):

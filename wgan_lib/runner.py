@@ -45,20 +45,26 @@ CONNECT_TIMEOUT_S = 30
 STORED_MEANWHILE = "stored meanwhile by another process"
 
 
-def run_status(folder, config, record="snapshots"):
-    """'ok', 'stale', 'missing', 'damaged: <why>', 'stale (other config)' (a run stored under this
-    name for another config), or 'missing snapshots' / 'missing weights' (a run that records less
-    than `record` asks for) for `config`'s run in `folder`."""
+def stored_run(folder, config, record="snapshots"):
+    """(status, run) for `config`'s run in `folder`: status is 'ok', 'stale', 'missing', 'damaged:
+    <why>', 'stale (other config)' (a run stored under this name for another config), or 'missing
+    snapshots' / 'missing weights' (a run that records less than `record` asks for); run is the
+    loaded `StoredRun` where the status is 'ok' or 'stale', else None. One read of the run."""
     status, run = load_status(Path(folder) / run_name(config))
     if run is None:
-        return status
+        return status, None
     if run.config != config:
-        return "stale (other config)"
-    if record != "metrics" and run.samples is None:
-        return "missing snapshots"
-    if record == "weights" and run.d_weights is None:
-        return "missing weights"
-    return status
+        status = "stale (other config)"
+    elif record != "metrics" and run.samples is None:
+        status = "missing snapshots"
+    elif record == "weights" and run.d_weights is None:
+        status = "missing weights"
+    return status, (run if status in ("ok", "stale") else None)
+
+
+def run_status(folder, config, record="snapshots"):
+    """The status of `stored_run`."""
+    return stored_run(folder, config, record)[0]
 
 
 # What a stack costs per batch on one CPU thread, to share stacks between workers evenly (it does

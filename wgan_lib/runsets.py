@@ -445,13 +445,14 @@ def load(name, results=None, epochs=None, train_missing=True, progress=True, whe
     the schedule, for quick looks."""
     import sys
 
-    from .runner import run_status, train_stacks
-    from .store import RunFileError, load_run
+    from .runner import stored_run, train_stacks
+    from .store import RunFileError, load_run, warn_if_stale
 
     run_set = get_run_set(name).with_epochs(epochs if epochs is not None else book_epochs())
     folder = run_set.path(results)
     wanted = [i for i, c in enumerate(run_set.configs) if where is None or where(c)]
-    todo = [i for i in wanted if run_status(folder, run_set.configs[i], run_set.record) not in ("ok", "stale")]
+    runs = {i: stored_run(folder, run_set.configs[i], run_set.record)[1] for i in wanted}
+    todo = [i for i in wanted if runs[i] is None]
     if todo:
         names = ", ".join(run_name(run_set.configs[i]) for i in todo[:3]) + (" ..." if len(todo) > 3 else "")
         if not train_missing:
@@ -461,19 +462,25 @@ def load(name, results=None, epochs=None, train_missing=True, progress=True, whe
         print(f"{name}: {len(todo)} run(s) not stored for the current code ({names}); training their "
               f"{len(stacks)} stack(s) for {run_set.configs[todo[0]].epochs} epochs", file=sys.stderr)
         train_stacks(run_set, stacks, results, progress=progress)
-    return [load_run(folder / run_name(run_set.configs[i])) for i in wanted]
+        runs.update({i: load_run(folder / run_name(run_set.configs[i]), warn_stale=False) for i in todo})
+    return [warn_if_stale(runs[i], stacklevel=3) for i in wanted]
 
 
 def load_stored(name, results=None):
     """The runs of run set `name` stored so far for its current configs (current or stale), in the
     order of its configs, without training the rest: for a chapter that reports a run set while it
-    trains. Against `len(get_run_set(name).configs)` it says how far the run set has got."""
-    from .runner import run_status
+    trains. `is_complete(name, runs)` says whether they are all of it."""
+    from .runner import stored_run
+    from .store import warn_if_stale
 
     run_set = get_run_set(name).with_epochs(book_epochs())
-    folder = run_set.path(results)
-    return load(name, results, train_missing=False, progress=False,
-                where=lambda config: run_status(folder, config, run_set.record) in ("ok", "stale"))
+    runs = [stored_run(run_set.path(results), config, run_set.record)[1] for config in run_set.configs]
+    return [warn_if_stale(run, stacklevel=3) for run in runs if run is not None]
+
+
+def is_complete(name, runs):
+    """Whether `runs` (from `load_stored(name)`) are every run of run set `name`."""
+    return len(runs) == len(get_run_set(name).configs)
 
 
 def load_cases(names, results=None):

@@ -390,21 +390,30 @@ def load_run(path, warn_stale=True):
         arrays = {"snapshot_epochs": np.array([m["epoch"] for m in record["snapshots"]], dtype=np.int64)}
     stale = (record["code_fingerprint"] != code_fingerprint(config.loss)
              or record["config_fingerprint"] != config.fingerprint())
-    if stale and warn_stale:
-        warnings.warn(f"{path}: stored by other training code or config than the current one (stale); "
-                      "`python -m wgan_lib reproduce` retrains it", StaleRunWarning, stacklevel=2)
     try:
         logs = {k: np.array([np.nan if v is None else v for v in record["epoch_logs"][k]], dtype=np.float64)
                 for k in EPOCH_LOG_KEYS}
     except (KeyError, TypeError, ValueError) as err:
         raise RunFileError(f"{json_path}: epoch_logs must map each of {', '.join(EPOCH_LOG_KEYS)} to numbers "
                            f"({type(err).__name__}: {err})") from None
-    return StoredRun(path=path, config=config, status=record["status"], failed_epoch=record.get("failed_epoch"),
+    run = StoredRun(path=path, config=config, status=record["status"], failed_epoch=record.get("failed_epoch"),
                      reason=record.get("reason"), epoch_logs=logs, metrics=record["snapshots"],
                      snapshot_epochs=arrays["snapshot_epochs"], samples=arrays.get("samples"),
                      d_grid=arrays.get("d_grid"), d_weights=arrays.get("d_weights"),
                      provenance=record["provenance"], config_fingerprint=record["config_fingerprint"],
                      code_fingerprint=record["code_fingerprint"], stale=stale)
+    if warn_stale:
+        warn_if_stale(run, stacklevel=3)
+    return run
+
+
+def warn_if_stale(run, stacklevel=2):
+    """Warn (`StaleRunWarning`) when `run` was stored by other training code or config than the
+    current one; returns `run`."""
+    if run.stale:
+        warnings.warn(f"{run.path}: stored by other training code or config than the current one (stale); "
+                      "`python -m wgan_lib reproduce` retrains it", StaleRunWarning, stacklevel=stacklevel)
+    return run
 
 
 def load_status(path):

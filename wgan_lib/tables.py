@@ -405,16 +405,16 @@ def best_table(runs, early_epoch=100):
     high-quality share and reverse KL at the last snapshot, the high-quality share at `early_epoch`,
     and whether the means meet the discriminator's goal (`claims.best_goal_missed`), judged only once
     every seed of `runsets.BEST_SEEDS` is stored (docs/grid-best.md); until then the goal is open."""
-    from .claims import BEST_NAMES, best_goal_missed
+    from .claims import BEST_NAMES, best_complete, best_goal_missed
     from .runsets import BEST_SEEDS
     from .summary import mean_and_error, summarise
 
-    rows = []
+    rows, judged = [], best_complete(runs)
     for loss, row in summarise(runs, key=lambda r: r.config.loss).items():  # a discriminator is its loss
         members = [r for r in runs if r.config.loss == loss]
         early = mean_and_error([next((m["hq_fraction"] for m in r.metrics if m["epoch"] == early_epoch), math.nan)
                                 for r in members if r.status == "completed"])
-        missed, complete = best_goal_missed(loss, row), {r.config.seed for r in members} >= set(BEST_SEEDS)
+        missed, complete = best_goal_missed(loss, row), loss in judged
         goal = (DASH if missed is None else "open until every seed is in" if not complete else
                 "met" if not missed else "missed: " + "; ".join(missed))
         rows.append([BEST_NAMES[loss], best_settings(members[0].config), members[0].config.epochs,
