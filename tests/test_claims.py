@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from wgan_lib import claims
+from wgan_lib import claims, tables
 from wgan_lib.cases import CASES
 from wgan_lib.data import GRID_CENTERS
 from wgan_lib.runsets import best_config
@@ -435,3 +435,44 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
         [f"finals of {planned['best']}.", f"down of {planned['ladder-down']}."]
     stored["best"] = stored["ladder-down"] = None  # runs passed in are used, not loaded again
     assert list(claims.grid_run_sets(finals=["run"] * planned["best"], down=[])) == ["best"]
+
+
+def _final_critic(loss, seed, pulls, wells, status="completed"):
+    """A made-up final run whose measures are given: `pulls` by snapshot (epochs 0, 50, 100), `wells` at the last."""
+    return SimpleNamespace(config=SimpleNamespace(loss=loss, seed=seed), status=status,
+                           snapshot_epochs=np.array([0, 50, 100]), pulls=pulls, wells=wells)
+
+
+@pytest.fixture
+def made_up_measures(monkeypatch):
+    monkeypatch.setattr(claims, "pull_towards_centres", lambda run, k=-1: run.pulls[k])
+    monkeypatch.setattr(claims, "centre_wells", lambda run, k=-1: run.wells)
+
+
+def test_a_final_critics_pull_is_its_mean_from_epoch_50_on_and_its_wells_are_at_the_last_snapshot(made_up_measures):
+    assert claims.critic_hold(_final_critic("wgan", 0, [0.9, 0.2, 0.4], 7)) == (pytest.approx(0.3), 7)
+    assert claims.critic_hold(_final_critic("wgan", 0, [0.9, np.nan, 0.4], 7))[0] == pytest.approx(0.4)
+    runs = [_final_critic("wgan", s, [0, p, p], w) for s, (p, w) in enumerate([(0.2, 4), (0.4, 6)])]
+    runs.append(_final_critic("wgan", 2, [0, 9, 9], 99, status="diverged"))
+    found = claims.finals_critics(runs)
+    assert list(found) == ["wgan"] and found["wgan"]["n"] == 2 and found["wgan"]["diverged"] == 1
+    assert found["wgan"]["pull"] == (pytest.approx(0.3), pytest.approx(0.1))
+    assert found["wgan"]["wells"] == (pytest.approx(5.0), pytest.approx(1.0))
+    table = tables.finals_critic_table(runs)
+    assert table.rows == [["clipped WGAN", "2 (1 diverged, left out)", "0.30 ± 0.10", "5.0 ± 1.0"]]
+
+
+def test_the_screens_reading_of_the_clipped_wgan_is_judged_on_all_final_runs(made_up_measures):
+    def finals(clipped_pull, standard_pull, seeds=range(10)):
+        pulls = {"wgan": clipped_pull, "wgan-gp": 0.8, "standard": standard_pull, "coulomb": 0.5}
+        return [_final_critic(loss, s, [0, p + 0.01 * (s % 2), p - 0.01 * (s % 2)], 10)
+                for loss, p in pulls.items() for s in seeds]
+
+    assert "judged once all" in claims.finals_critic_reading(finals(0.2, 0.7, seeds=range(9)))
+    holds = claims.finals_critic_reading(finals(0.2, 0.7))
+    assert "mean cosine of 0.20 ± 0.00" in holds and "the screen's reading holds" in holds
+    missed = claims.finals_critic_reading(finals(0.5, 0.7))  # the Coulomb GAN's 0.5 is no straighter
+    assert "does not hold" in missed and "not below the Coulomb GAN's" in missed
+    diverged = [r if r.config.loss != "wgan" else _final_critic("wgan", r.config.seed, [], 0, status="diverged")
+                for r in finals(0.2, 0.7)]
+    assert "no critic left to measure" in claims.finals_critic_reading(diverged)

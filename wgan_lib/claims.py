@@ -719,6 +719,62 @@ def best_final_sentence(runs, see=""):
             "each: " + "; ".join(parts) + ".")
 
 
+PULL_FROM_EPOCH = 50  # the finals' pull is a seed's mean over its snapshots from here on (docs/grid-best.md)
+
+
+def critic_hold(run, from_epoch=PULL_FROM_EPOCH):
+    """(pull, wells) of a final run (docs/grid-best.md): the mean over its snapshots from `from_epoch`
+    on of `pull_towards_centres`, and `centre_wells` at its last snapshot."""
+    pulls = [pull_towards_centres(run, k) for k, epoch in enumerate(run.snapshot_epochs) if epoch >= from_epoch]
+    return (float(np.nanmean(pulls)) if np.isfinite(pulls).any() else math.nan), centre_wells(run)
+
+
+def finals_critics(runs):
+    """{discriminator: {"pull": (mean, standard error), "wells": (mean, standard error), "n": seeds
+    measured, "diverged": seeds left out}} over each discriminator's final runs (`critic_hold`; a
+    diverged seed has no critic to measure), in the order of `runsets.BEST_FINAL`."""
+    from .runsets import BEST_FINAL
+    from .summary import mean_and_error
+
+    found = {}
+    for loss in BEST_FINAL:
+        members = [r for r in runs if r.config.loss == loss]
+        if members:
+            held = [critic_hold(r) for r in members if r.status == "completed"]
+            found[loss] = {"pull": mean_and_error([p for p, _ in held]), "wells": mean_and_error([w for _, w in held]),
+                           "n": len(held), "diverged": len(members) - len(held)}
+    return found
+
+
+def finals_critic_reading(runs):
+    """Whether the screen's reading of the clipped WGAN's miss holds on the finals (docs/grid-best.md),
+    in words: judged only with every final run in (`best_complete`); the clipped critic's mean pull
+    must be below each other discriminator's by more than twice the error of the difference."""
+    from .runsets import BEST_FINAL
+
+    if best_complete(runs) != list(BEST_FINAL):
+        return ("Whether the screen's reading of the clipped WGAN holds on the finals is judged once all "
+                "their seeds are in.")
+    critics = finals_critics(runs)
+    clipped = critics["wgan"]
+    if clipped["n"] == 0:
+        return "Every seed of the clipped WGAN's finals diverged: there is no critic left to measure."
+    pull, error = clipped["pull"]
+    gaps = {d: (c["pull"][0] - pull, math.hypot(c["pull"][1], error)) for d, c in critics.items() if d != "wgan"}
+    short = [d for d, (gap, gap_error) in gaps.items() if not gap > 2 * gap_error]
+    others = ", ".join(f"the {BEST_NAMES[d]}'s {critics[d]['pull'][0]:.2f}" for d in gaps)
+    said = (f"Over its {clipped['n']} final seeds, the clipped critic points $G$'s loose samples at their centre "
+            f"with a mean cosine of {pull:.2f} ± {error:.2f} from epoch {PULL_FROM_EPOCH} on ({others}), and has "
+            f"wells at {clipped['wells'][0]:.1f} of the 25 centres at its last snapshot. ")
+    if not short:
+        return said + ("Its pull is below every other discriminator's by more than twice the error of the "
+                       "difference: the screen's reading holds on the finals; the clipped critic leans towards "
+                       "the centres without pointing at them.")
+    return said + ("Its pull is not below the " + " and the ".join(BEST_NAMES[d] for d in short)
+                   + "'s by more than twice the error of the difference: the screen's reading does not hold on "
+                   "the finals, and the clipped WGAN's miss is not explained by its critic's slope alone.")
+
+
 def best_screen_finding(runs):
     """The screen in words: each discriminator's kept candidate with its mean modes, high-quality
     share and score, best first, and how many of them meet the field's bar on every seed."""

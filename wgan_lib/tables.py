@@ -426,6 +426,18 @@ def best_table(runs, early_epoch=100):
                   "reverse KL", "goal"], rows)
 
 
+def finals_critic_table(runs):
+    """Where each discriminator's final critics hold G (`claims.finals_critics`): mean ± standard
+    error over its seeds of the pull towards the centres from `claims.PULL_FROM_EPOCH` on and of the
+    centres with a well at the last snapshot."""
+    from .claims import BEST_NAMES, PULL_FROM_EPOCH, finals_critics
+
+    rows = [[BEST_NAMES[d], f"{c['n']}" + (f" ({c['diverged']} diverged, left out)" if c["diverged"] else ""),
+             pm(*c["pull"], ".2f"), pm(*c["wells"], ".1f")] for d, c in finals_critics(runs).items()]
+    return Table(["discriminator", "seeds", f"pull from epoch {PULL_FROM_EPOCH} on (mean cosine)",
+                  "centres with a well at the last snapshot"], rows)
+
+
 def ladder_down_table(runs, early_epoch=40):
     """The ladder down (run set `ladder-down`), one row per rung: what it puts back of the post's
     choices, mean ± standard error over its seeds of modes and high-quality share at the last
