@@ -353,8 +353,11 @@ def test_devices_in_words_names_each_device_and_torch_once():
     runs = [SimpleNamespace(provenance={"device": "cpu (AMD EPYC, 1 threads)", "torch": "2.13.0+cpu"}),
             SimpleNamespace(provenance={"device": "cuda (NVIDIA H200)", "torch": "2.13.0+cu130"}),
             SimpleNamespace(provenance={"device": "cpu (AMD EPYC, 1 threads)", "torch": "2.13.0+cpu"})]
-    assert tables.devices_in_words(runs) == ("cpu (AMD EPYC, 1 threads), torch 2.13.0+cpu; "
-                                             "cuda (NVIDIA H200), torch 2.13.0+cu130")
+    assert tables.devices_in_words(runs) == ("CPU (AMD EPYC, 1 thread), torch 2.13.0+cpu; "
+                                             "CUDA (NVIDIA H200), torch 2.13.0+cu130")
+    runs[0].provenance["device"] = "cpu (x86_64, 2 threads)"
+    assert tables.devices_in_words(runs[:2]) == ("CPU (x86_64, 2 threads), torch 2.13.0+cpu; "
+                                                 "CUDA (NVIDIA H200), torch 2.13.0+cu130")
 
 
 def test_ladder_down_table_names_what_each_rung_puts_back_and_its_drop_below_the_top():

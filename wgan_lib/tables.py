@@ -203,8 +203,14 @@ def drift_table(run):
 
 def devices_in_words(runs):
     """The devices that trained `runs`, with their torch versions, as a chapter names them
-    ('cpu (AMD EPYC, 1 threads), torch 2.13.0+cpu'; several joined by semicolons)."""
-    return "; ".join(sorted({f"{r.provenance.get('device', 'an unrecorded device')}, torch "
+    ('CPU (AMD EPYC, 1 thread), torch 2.13.0+cpu'; several joined by semicolons). A run's
+    provenance records the device as torch names it ('cpu (AMD EPYC, 1 threads)', 'cuda (NVIDIA
+    H200)'); the words give the kind of device in capitals and the threads in good English."""
+    def words(device):
+        device = re.sub(r"^(cpu|cuda)\b", lambda m: m.group(1).upper(), device)
+        return re.sub(r"\b1 threads\b", "1 thread", device)
+
+    return "; ".join(sorted({f"{words(r.provenance.get('device', 'an unrecorded device'))}, torch "
                              f"{r.provenance.get('torch', '?')}" for r in runs}))
 
 
