@@ -153,6 +153,13 @@ def check_display_rules(page, name):
         "r.selectNodeContents(e); return new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size > 1; }).length")
     assert broken == 0, f"{name}: {broken} numeric cells broken over lines"
     assert not shrunk, f"{name}: figures shown below 75 % of their drawn width: {shrunk}"
+    # Nor a code block or a prose table: a command or its comment cut off at the edge is read wrong.
+    cut = page.eval_on_selector_all(
+        "article div.highlight pre, article table:not(.wgan-table)",
+        "els => els.map(e => e.tagName === 'PRE' ? e : e.closest('.table-wrapper') || e.parentElement)"
+        ".filter(box => box.scrollWidth > box.clientWidth + 1)"
+        ".map(e => e.textContent.trim().slice(0, 40))")
+    assert not cut, f"{name}: code blocks or tables wider than the text column: {cut}"
     # A number glued into prose reads as part of its sentence, not in bold (myst-nb's default).
     loud = page.eval_on_selector_all(
         "article span.pasted-text", "els => els.filter(e => getComputedStyle(e).fontWeight !== "
