@@ -302,7 +302,7 @@ def test_numbers_and_means_with_errors_stay_on_one_line_and_text_wraps():
 
 
 def test_snapshot_table_counts_the_centres_that_hold_g_at_each_snapshot():
-    from wgan_lib import claims
+    from wgan_lib import grid
     from wgan_lib.data import GRID_CENTERS
 
     axis = np.linspace(-6, 6, 101)
@@ -316,7 +316,7 @@ def test_snapshot_table_counts_the_centres_that_hold_g_at_each_snapshot():
         run = _best_run("gp-lr1e-4-lambda10", seed, 25, 0.9)
         run.snapshot_epochs, run.d_grid = np.array([0, 50, 100, 149]), [wells(k) for k in counts]
         runs.append(run)
-    table = tables.snapshot_table(runs, {"WGAN-GP": "gp-lr1e-4-lambda10"}, claims.centre_wells)
+    table = tables.snapshot_table(runs, {"WGAN-GP": "gp-lr1e-4-lambda10"}, grid.centre_wells)
     assert table.header == ["", "epoch 0", "epoch 50", "epoch 100", "epoch 149", "modes", "HQ %"]
     assert table.rows == [["WGAN-GP", "0.0", "7.5", "22.5", "24.5", "25.0", "90"]]
     # a measure that is NaN for one seed averages over the other; NaN for both is a dash

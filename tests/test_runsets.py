@@ -144,15 +144,15 @@ def test_the_ladder_down_puts_back_one_of_the_posts_choices_per_rung_where_the_t
 def test_the_registered_best_and_ladder_down_are_what_the_stored_screen_chose():
     """`best` and `ladder-down` are fixed as data (BEST_FINAL, LADDER_DOWN_TOP); they must be what the
     rules of docs/grid-best.md give on the stored screen, so a retrained screen that chose otherwise fails here."""
-    from wgan_lib import claims
+    from wgan_lib import grid
     from wgan_lib.runsets import BEST_FINAL, LADDER_DOWN_TOP, best_final_configs, ladder_down_configs
 
     screen = load("best-screen", train_missing=False, progress=False)
     assert len(screen) == 24 and all(r.status == "completed" for r in screen)
-    chosen = {disc: (candidate, claims.best_epochs(screen, candidate))
-              for disc, candidate in claims.best_choice(screen).items()}
+    chosen = {disc: (candidate, grid.best_epochs(screen, candidate))
+              for disc, candidate in grid.best_choice(screen).items()}
     assert chosen == BEST_FINAL
-    assert claims.ladder_down_top(screen) == LADDER_DOWN_TOP
+    assert grid.ladder_down_top(screen) == LADDER_DOWN_TOP
     assert get_run_set("best").configs == best_final_configs(BEST_FINAL)
     assert get_run_set("ladder-down").configs == ladder_down_configs(LADDER_DOWN_TOP)
 

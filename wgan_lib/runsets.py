@@ -304,7 +304,7 @@ def best_final_stacks(final):
                  for candidate, epochs in final.values() for k in range(0, len(BEST_SEEDS), BEST_STACK_SEEDS))
 
 
-# What the stored screen chose by the rules above (claims.best_choice, claims.best_epochs; a test
+# What the stored screen chose by the rules above (grid.best_choice, grid.best_epochs; a test
 # checks that the stored screen still gives it): {discriminator: (kept candidate, final epochs)}.
 BEST_FINAL = {"wgan-gp": ("gp-lr1e-3-lambda0.1", 150), "wgan": ("clip0.01-lr1e-4", 250),
               "standard": ("standard-lr1e-3", 1200), "coulomb": ("coulomb-lr1e-4", 800)}
@@ -346,7 +346,7 @@ def ladder_down_stacks(top):
     return tuple(tuple(f"down-{rung}-seed{s}" for s in LADDER_DOWN_SEEDS) for rung in ladder_down_rungs(top))
 
 
-LADDER_DOWN_TOP = "gp-lr1e-3-lambda0.1"  # claims.ladder_down_top of the stored screen (a test checks it)
+LADDER_DOWN_TOP = "gp-lr1e-3-lambda0.1"  # grid.ladder_down_top of the stored screen (a test checks it)
 
 
 def _names(*parts):

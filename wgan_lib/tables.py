@@ -390,8 +390,8 @@ def best_settings(config):
 def best_screen_table(runs):
     """The screen (run set `best-screen`): each candidate's mean score over its seeds, its mean modes,
     high-quality share and reverse KL at the last snapshot, and which candidate each discriminator
-    keeps (`claims.best_choice`)."""
-    from .claims import BEST_NAMES, best_candidate_of, best_choice, best_screen_scores
+    keeps (`grid.best_choice`)."""
+    from .grid import BEST_NAMES, best_candidate_of, best_choice, best_screen_scores
     from .summary import summarise
 
     chosen, scores = set(best_choice(runs).values()), best_screen_scores(runs)
@@ -409,9 +409,9 @@ def best_screen_table(runs):
 def best_table(runs, early_epoch=100):
     """Each discriminator's best (run set `best`): mean ± standard error over the seeds of modes,
     high-quality share and reverse KL at the last snapshot, the high-quality share at `early_epoch`,
-    and whether the means meet the discriminator's goal (`claims.best_goal_missed`), judged only once
+    and whether the means meet the discriminator's goal (`grid.best_goal_missed`), judged only once
     every seed of `runsets.BEST_SEEDS` is stored (docs/grid-best.md); until then the goal is open."""
-    from .claims import BEST_NAMES, best_complete, best_goal_missed
+    from .grid import BEST_NAMES, best_complete, best_goal_missed
     from .runsets import BEST_SEEDS
     from .summary import mean_and_error, summarise
 
@@ -433,10 +433,10 @@ def best_table(runs, early_epoch=100):
 
 
 def finals_critic_table(runs):
-    """Where each discriminator's final critics hold G (`claims.finals_critics`): mean ± standard
-    error over its seeds of the pull towards the centres from `claims.PULL_FROM_EPOCH` on and of the
+    """Where each discriminator's final critics hold G (`grid.finals_critics`): mean ± standard
+    error over its seeds of the pull towards the centres from `grid.PULL_FROM_EPOCH` on and of the
     centres with a well at the last snapshot."""
-    from .claims import BEST_NAMES, PULL_FROM_EPOCH, finals_critics
+    from .grid import BEST_NAMES, PULL_FROM_EPOCH, finals_critics
 
     rows = [[BEST_NAMES[d], f"{c['n']}" + (f" ({c['diverged']} diverged, left out)" if c["diverged"] else ""),
              pm(*c["pull"], ".2f"), pm(*c["wells"], ".1f")] for d, c in finals_critics(runs).items()]
@@ -448,8 +448,8 @@ def ladder_down_table(runs, early_epoch=40):
     """The ladder down (run set `ladder-down`), one row per rung: what it puts back of the post's
     choices, mean ± standard error over its seeds of modes and high-quality share at the last
     snapshot, the share at `early_epoch` (has it settled?), and its drop in score below the top's
-    (`claims.ladder_down_drops`)."""
-    from .claims import ladder_down_drops, ladder_down_rung_of
+    (`grid.ladder_down_drops`)."""
+    from .grid import ladder_down_drops, ladder_down_rung_of
     from .runsets import POST_CHOICES
     from .summary import mean_and_error, summarise
 
@@ -471,8 +471,8 @@ def snapshot_table(runs, candidates, measure, spec=".1f"):
     """A measure of each candidate's runs at every snapshot, mean over its completed seeds (NaN
     ignored), beside its modes and high-quality share at the last snapshot. `candidates` maps a
     row's label to a candidate of the best-of search; `measure(run, k)` is a number for the run's
-    k-th snapshot (`claims.centre_wells`, `claims.pull_towards_centres`)."""
-    from .claims import best_candidate_of, snapshot_means
+    k-th snapshot (`grid.centre_wells`, `grid.pull_towards_centres`)."""
+    from .grid import best_candidate_of, snapshot_means
     from .summary import summarise
 
     summary = summarise(runs, key=best_candidate_of)

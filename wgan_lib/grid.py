@@ -1,0 +1,441 @@
+"""What it takes to learn the grid: the ladder up from the post's success setting, each
+discriminator at its best (the screen `best-screen` and the finals `best`), the ladder down from the
+best, and the measures of where a critic holds G that say why a discriminator misses.
+
+The protocol these functions implement, fixed before the runs that it judges were trained, is
+docs/grid-best.md (the score, the choice, the schedules, the goals, the ladder down's reading, the
+finals' critics); the book's chapter "What it takes to learn the grid" reads the run sets through
+them, and the findings (`claims.load_findings`) take their last sentences from here.
+"""
+import math
+
+import numpy as np
+
+from . import measures
+from .claims import descended_map, radiates
+
+
+def centre_wells(run, snapshot=-1):
+    """How many of the 25 centres hold G at a snapshot (default the last): centres where D, turned so
+    that G descends it, is lower than everywhere on the circle of radius 1 around them
+    (`measures.centre_wells`)."""
+    return int(np.nansum(measures.centre_wells(descended_map(run, snapshot), run.config.plot_extent)))
+
+
+def pull_towards_centres(run, snapshot=-1):
+    """How straight D's gradient pushes G's samples near a centre into it, at a snapshot (default the
+    last): the mean cosine of `measures.pull_towards_centres`, with D turned so that G descends it."""
+    return measures.pull_towards_centres(descended_map(run, snapshot), run.config.plot_extent, run.samples[snapshot])
+
+
+def snapshot_means(runs, candidate, measure):
+    """A measure at each snapshot, mean over the completed seeds of a candidate of the best-of search
+    (NaN ignored; NaN where every seed is NaN); `measure(run, k)` as `centre_wells` takes it."""
+    members = [r for r in runs if best_candidate_of(r) == candidate and r.status == "completed"]
+    values = [[measure(r, k) for r in members] for k in range(len(members[0].snapshot_epochs))]
+    return [float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for v in values]
+
+
+def grid_run_sets(results=None, train_missing=True, finals=None, down=None):
+    """{name: runs} of the run sets that the grid's sentences (`grid_sentences`) come from: the
+    finals `best` once every run of it is stored, else the screen `best-screen`; and the ladder
+    down `ladder-down` once every run of it is stored. The finals and the ladder down are never
+    trained here (they take core-hours); `train_missing` is for the screen. `finals` and `down`:
+    their stored runs where the caller has already loaded them (`runsets.load_stored`)."""
+    from .runsets import is_complete, load, load_stored
+
+    finals = load_stored("best", results) if finals is None else finals
+    down = load_stored("ladder-down", results) if down is None else down
+    sets = ({"best": finals} if is_complete("best", finals) else
+            {"best-screen": load("best-screen", results, train_missing=train_missing)})
+    if is_complete("ladder-down", down):
+        sets["ladder-down"] = down
+    return sets
+
+
+def best_complete(runs):
+    """The discriminators (losses, in the order of `runsets.BEST_FINAL`) of which every seed of
+    `runsets.BEST_SEEDS` is among the final runs `runs`: those whose goal can be judged."""
+    from .runsets import BEST_FINAL, BEST_SEEDS
+
+    return [loss for loss in BEST_FINAL if {r.config.seed for r in runs if r.config.loss == loss} >= set(BEST_SEEDS)]
+
+
+def grid_sentences(sets, see=""):
+    """Each discriminator at its best and why the post's settings fail, in words, from `grid_run_sets`:
+    {heading: sentence}, the first from `best_final_sentence` or `best_screen_sentence`, the second
+    (`ladder_down_reading`) only where the ladder down is in. `see` as in `best_screen_sentence`."""
+    found = {"Each discriminator at its best": best_final_sentence(sets["best"], see=see) if "best" in sets else
+             best_screen_sentence(sets["best-screen"], see=see)}
+    if "ladder-down" in sets:
+        found["Why the post's settings fail"] = ladder_down_reading(sets["ladder-down"])
+    return found
+
+
+# ------------------------------------------------------------- what it takes to learn the grid
+def ladder_summary(runs):
+    """The run set `ladder` by rung: {rung: `summary.summarise` row}, in the order of `LADDER_RUNGS`."""
+    from .runsets import LADDER_RUNGS
+    from .summary import summarise
+
+    rows = summarise(runs, key=lambda run: run.config.case.removeprefix("ladder-"))
+    return {rung: rows[rung] for rung in LADDER_RUNGS if rung in rows}
+
+
+def ladder_ranking(summary):
+    """The rungs other than the post's, by how much they raise the high-quality share over it
+    (rungs whose every seed diverged last)."""
+    gain = {rung: row["hq_fraction"] - summary["post"]["hq_fraction"] for rung, row in summary.items() if rung != "post"}
+    return sorted(gain, key=lambda rung: gain[rung] if math.isfinite(gain[rung]) else -math.inf, reverse=True)
+
+
+def ladder_radiating(runs):
+    """{rung: (k, n)} for the rungs of the run set `ladder` whose D radiates (`radiates`: both
+    readings of the radial claim) at the last snapshot in most seeds (k >= 0.8 n)."""
+    from .runsets import LADDER_RUNGS
+
+    found = {}
+    for rung in LADDER_RUNGS:
+        members = [r for r in runs if r.config.case == f"ladder-{rung}" and r.status == "completed"]
+        k = sum(radiates(r) for r in members)
+        if members and k >= 0.8 * len(members):
+            found[rung] = (k, len(members))
+    return found
+
+
+def ladder_finding(runs):
+    """What it takes to learn the grid, in words, from the run set `ladder` (the grid chapter's first
+    paragraph and the findings' last bullet): which one change raises the high-quality share most
+    over the post's success setting, whether that is more than twice the standard error of the
+    difference, whether any rung meets the field's bar, and which changes make D radiate."""
+    from .runsets import LADDER_RUNGS
+
+    summary = ladder_summary(runs)
+    post, ranked = summary["post"], ladder_ranking(summary)
+    radiating = ladder_radiating(runs)
+    picture = ("" if not radiating else " The change that makes $D$'s contours radiate from the centre, as in the "
+               "post's picture, is " + ", ".join(f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds, both readings)"
+                                                for rung, (k, n) in radiating.items()) + ".")
+    first, second = summary[ranked[0]], summary[ranked[1]]
+    error = math.hypot(post["hq_fraction_se"], first["hq_fraction_se"])
+    helps = first["hq_fraction"] - post["hq_fraction"] > 2 * error
+    meeting = [(rung, round(row["success_rate"] * row["n"]), row["n"]) for rung, row in summary.items()
+               if row["success_rate"] > 0]
+    text = (f"From the post's success setting ({100 * post['hq_fraction']:.1f} % of its samples near a centre "
+            f"after {runs[0].config.epochs} epochs), ")
+    if not helps and not meeting:
+        return text + (f"none of the {len(summary) - 1} changes tried one at a time raises the share of samples "
+                              "near a centre by more than the seeds' spread, and none meets the field's bar of 20 "
+                              "modes with half the samples near a centre: what the post's settings lack is more "
+                              "than any one of them." + picture)
+    if helps:
+        text += (f"the one change that helps most is {LADDER_RUNGS[ranked[0]][0]} ({100 * first['hq_fraction']:.1f} "
+                 f"± {100 * first['hq_fraction_se']:.1f} %, on {first['modes']:.1f} modes), then "
+                 f"{LADDER_RUNGS[ranked[1]][0]} ({100 * second['hq_fraction']:.1f} %)")
+    else:
+        text += "no single change raises the share of samples near a centre by more than the seeds' spread"
+    if meeting:
+        return text + "; the field's bar of 20 modes with half the samples near a centre is met by " + ", ".join(
+            f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds)" for rung, k, n in meeting) + "." + picture
+    return text + "; no single change meets the field's bar of 20 modes with half the samples near a centre." + picture
+
+
+# ------------------------------------------------------------- each discriminator at its best
+def best_score(metrics):
+    """The score of docs/grid-best.md: (modes / 25) x high-quality share; 1 for every mode covered with
+    every sample sharp, near 0 for a thin spread and for a collapse alike (NaN for a diverged run)."""
+    if not metrics or metrics.get("modes") is None or metrics.get("hq_fraction") is None:
+        return math.nan
+    return metrics["modes"] / 25 * metrics["hq_fraction"]
+
+
+def seed_scores(runs):
+    """Each run's `best_score` at its last snapshot; a run that diverged scores 0 (it learnt nothing)."""
+    from .summary import final_metrics
+
+    return [0.0 if r.status != "completed" else best_score(final_metrics(r)) for r in runs]
+
+
+def best_candidate_of(run):
+    """The candidate a run of the run sets `best-screen` and `best` tries ('gp-lr1e-4-lambda10', ...)."""
+    return run.config.case.removeprefix("best-")
+
+
+def best_screen_scores(runs):
+    """{discriminator: {candidate: (mean score, mean reverse KL, n)}} over the seeds of the screen, at
+    each run's last snapshot; a diverged seed scores 0 (it learnt nothing) and counts in n."""
+    from .runsets import BEST_CANDIDATES
+    from .summary import final_metrics
+
+    table = {}
+    for disc, candidates in BEST_CANDIDATES.items():
+        for candidate in candidates:
+            members = [r for r in runs if best_candidate_of(r) == candidate]
+            if not members:
+                continue
+            scores = seed_scores(members)
+            kl = [f["reverse_kl"] for f in map(final_metrics, members) if math.isfinite(f["reverse_kl"])]
+            table.setdefault(disc, {})[candidate] = (float(sum(scores) / len(scores)),
+                                                     float(sum(kl) / len(kl)) if kl else math.inf, len(members))
+    return table
+
+
+def best_choice(runs):
+    """{discriminator: its best candidate}: the highest mean score, ties to the lower mean reverse KL
+    (then the candidate listed first, so the choice never depends on the order of `runs`)."""
+    from .runsets import BEST_CANDIDATES
+
+    choice = {}
+    for disc, scored in best_screen_scores(runs).items():
+        order = list(BEST_CANDIDATES[disc])
+        choice[disc] = min(scored, key=lambda c: (-scored[c][0], scored[c][1], order.index(c)))
+    return choice
+
+
+def seconds_per_run_epoch(run):
+    """One run's share of one core per epoch: its stack's wall time over the stack's size and epochs."""
+    p = run.provenance
+    return p["wall_time_s"] / p["stack_size"] / run.config.epochs
+
+
+def best_epochs(runs, candidate, budget_s=None, step=50):
+    """The final schedule of `candidate`: the longest whose cost per seed, at its screen's time per run
+    and epoch (the slowest of its seeds' stacks), fits `budget_s` (default `BEST_BUDGET_S`), rounded
+    down to a multiple of `step` epochs."""
+    from .runsets import BEST_BUDGET_S
+
+    members = [r for r in runs if best_candidate_of(r) == candidate]
+    if not members:
+        raise ValueError(f"the screen has no run of candidate {candidate!r}")
+    per_epoch = max(seconds_per_run_epoch(r) for r in members)
+    return int((budget_s or BEST_BUDGET_S) / per_epoch // step * step)
+
+
+def ladder_down_top(runs):
+    """The top of the ladder down (docs/grid-best.md): the clipped WGAN's kept candidate when both of
+    its screen seeds meet the field's bar, else WGAN-GP's kept candidate."""
+    from .summary import run_field_success
+
+    choice = best_choice(runs)
+    clipped = [r for r in runs if best_candidate_of(r) == choice.get("wgan")]
+    if clipped and all(run_field_success(r) for r in clipped):
+        return choice["wgan"]
+    return choice["wgan-gp"]
+
+
+# The goals of docs/grid-best.md, on the means over the ten seeds: (metric, comparison, bound).
+BEST_GOALS = {
+    "wgan-gp": (("modes", ">", 24.8), ("hq_fraction", ">", 0.936), ("reverse_kl", "<", 0.04)),  # PacGAN4
+    "wgan": (("modes", ">=", 24.0), ("hq_fraction", ">=", 0.8)),
+}
+_COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b}
+
+
+def best_goal_missed(discriminator, row):
+    """The parts of `discriminator`'s goal that a `summary.summarise` row misses, in words ([] when it
+    meets every part; None when the discriminator has no goal). A NaN mean misses."""
+    if discriminator not in BEST_GOALS:
+        return None
+    words = {"modes": "modes", "hq_fraction": "high-quality share", "reverse_kl": "reverse KL"}
+    return [f"{words[metric]} {row[metric]:.3g} is not {op} {bound:g}" for metric, op, bound in BEST_GOALS[discriminator]
+            if not (math.isfinite(row[metric]) and _COMPARE[op](row[metric], bound))]
+
+
+BEST_NAMES = {"wgan": "clipped WGAN", "wgan-gp": "WGAN-GP", "standard": "standard GAN", "coulomb": "Coulomb GAN"}
+
+
+def best_screen_sentence(runs, see=""):
+    """The screen in one sentence (the grid chapter's first paragraph and the findings of the book
+    and the README): the kept candidate with the highest score, and the clipped WGAN's kept
+    candidate, in modes and high-quality share. `see`: words after "From the field's settings", such
+    as a MyST reference to the section (the README's Markdown has none)."""
+    from .summary import summarise
+
+    rows = summarise(runs, key=best_candidate_of)
+    kept, scores = best_choice(runs), best_screen_scores(runs)
+    top = max(kept, key=lambda d: scores[d][kept[d]][0])
+    words = {d: f"{rows[c]['modes']:.1f} modes with {100 * rows[c]['hq_fraction']:.0f} % of the samples near a centre"
+             for d, c in kept.items()}
+    seeds = len({r.config.seed for r in runs})
+    text = (f"From the field's settings{see}, the best of the search is {BEST_NAMES[top]}: "
+            f"{words[top]} after {runs[0].config.epochs} epochs (mean of {seeds} seeds)")
+    if top == "wgan" or "wgan" not in kept:
+        return text + "."
+    return text + f"; the clipped WGAN's best reaches {words['wgan']}."
+
+
+def best_final_sentence(runs, see=""):
+    """The finals (run set `best`, every seed stored) in one sentence, for the findings of the book
+    and the README: each discriminator's means at its last snapshot, best score first, and whether
+    it meets its goal (`best_goal_missed`). `see` as in `best_screen_sentence`."""
+    from .summary import summarise
+
+    rows = summarise(runs, key=lambda r: r.config.loss)  # a discriminator is its loss
+    scores = {d: seed_scores([r for r in runs if r.config.loss == d]) for d in rows}
+    order = sorted(rows, key=lambda d: -sum(scores[d]) / len(scores[d]))  # best mean score first
+    goals = {"wgan-gp": "PacGAN4's row", "wgan": "24 modes with 80 %"}
+    parts = []
+    for disc in order:
+        row, missed = rows[disc], best_goal_missed(disc, rows[disc])
+        epochs = next(r.config.epochs for r in runs if r.config.loss == disc)
+        part = (f"{BEST_NAMES[disc]} {row['modes']:.1f} modes with {100 * row['hq_fraction']:.0f} % of its samples "
+                f"near a centre after {epochs} epochs")
+        if missed is not None:
+            part += f" ({'beating' if not missed else 'short of'} its goal, {goals[disc]})"
+        parts.append(part)
+    seeds = len({r.config.seed for r in runs})
+    return (f"At their best from the field's settings{see}, {seeds} seeds of at most 30 minutes of one core "
+            "each: " + "; ".join(parts) + ".")
+
+
+PULL_FROM_EPOCH = 50  # the finals' pull is a seed's mean over its snapshots from here on (docs/grid-best.md)
+
+
+def critic_hold(run, from_epoch=PULL_FROM_EPOCH):
+    """(pull, wells) of a final run (docs/grid-best.md): the mean over its snapshots from `from_epoch`
+    on of `pull_towards_centres`, and `centre_wells` at its last snapshot."""
+    pulls = [pull_towards_centres(run, k) for k, epoch in enumerate(run.snapshot_epochs) if epoch >= from_epoch]
+    return (float(np.nanmean(pulls)) if np.isfinite(pulls).any() else math.nan), centre_wells(run)
+
+
+def finals_critics(runs):
+    """{discriminator: {"pull": (mean, standard error), "wells": (mean, standard error), "n": seeds
+    measured, "diverged": seeds left out}} over each discriminator's final runs (`critic_hold`; a
+    diverged seed has no critic to measure), in the order of `runsets.BEST_FINAL`."""
+    from .runsets import BEST_FINAL
+    from .summary import mean_and_error
+
+    found = {}
+    for loss in BEST_FINAL:
+        members = [r for r in runs if r.config.loss == loss]
+        if members:
+            held = [critic_hold(r) for r in members if r.status == "completed"]
+            found[loss] = {"pull": mean_and_error([p for p, _ in held]), "wells": mean_and_error([w for _, w in held]),
+                           "n": len(held), "diverged": len(members) - len(held)}
+    return found
+
+
+def finals_critic_reading(runs):
+    """Whether the screen's reading of the clipped WGAN's miss holds on the finals (docs/grid-best.md),
+    in words: judged only with every final run in (`best_complete`); the clipped critic's mean pull
+    must be below each other discriminator's by more than twice the error of the difference."""
+    from .runsets import BEST_FINAL
+
+    if best_complete(runs) != list(BEST_FINAL):
+        return ("Whether the screen's reading of the clipped WGAN holds on the finals is judged once all "
+                "their seeds are in.")
+    critics = finals_critics(runs)
+    clipped = critics["wgan"]
+    if clipped["n"] == 0:
+        return "Every seed of the clipped WGAN's finals diverged: there is no critic left to measure."
+    pull, error = clipped["pull"]
+    gaps = {d: (c["pull"][0] - pull, math.hypot(c["pull"][1], error)) for d, c in critics.items() if d != "wgan"}
+    short = [d for d, (gap, gap_error) in gaps.items() if not gap > 2 * gap_error]
+    others = ", ".join(f"the {BEST_NAMES[d]}'s {critics[d]['pull'][0]:.2f}" for d in gaps)
+    said = (f"Over its {clipped['n']} final seeds, the clipped critic points $G$'s loose samples at their centre "
+            f"with a mean cosine of {pull:.2f} ± {error:.2f} from epoch {PULL_FROM_EPOCH} on ({others}), and has "
+            f"wells at {clipped['wells'][0]:.1f} of the 25 centres at its last snapshot. ")
+    if not short:
+        return said + ("Its pull is below every other discriminator's by more than twice the error of the "
+                       "difference: the screen's reading holds on the finals; the clipped critic leans towards "
+                       "the centres without pointing at them.")
+    return said + ("Its pull is not below the " + " and the ".join(BEST_NAMES[d] for d in short)
+                   + "'s by more than twice the error of the difference: the screen's reading does not hold on "
+                   "the finals, and the clipped WGAN's miss is not explained by its critic's slope alone.")
+
+
+def best_screen_finding(runs):
+    """The screen in words: each discriminator's kept candidate with its mean modes, high-quality
+    share and score, best first, and how many of them meet the field's bar on every seed."""
+    from .summary import run_field_success, summarise
+    from .tables import best_settings
+
+    choice, scores = best_choice(runs), best_screen_scores(runs)
+    rows = summarise(runs, key=best_candidate_of)
+    order = sorted(choice, key=lambda d: -scores[d][choice[d]][0])
+    parts = []
+    for disc in order:
+        candidate, row = choice[disc], rows[choice[disc]]
+        config = next(r.config for r in runs if best_candidate_of(r) == candidate)
+        parts.append(f"{BEST_NAMES[disc]} ({best_settings(config)}) covers {row['modes']:.1f} modes with "
+                     f"{100 * row['hq_fraction']:.0f} % of its samples near a centre (score "
+                     f"{scores[disc][candidate][0]:.2f})")
+    meeting = [d for d in order if all(run_field_success(r) for r in runs if best_candidate_of(r) == choice[d])]
+    epochs, seeds = runs[0].config.epochs, len({r.config.seed for r in runs})
+    text = (f"After {epochs} epochs (mean of {seeds} seeds), the best of each: " + "; ".join(parts) + ". ")
+    if not meeting:
+        return text + "None of them meets the field's bar of 20 modes with half the samples near a centre."
+    words, others = " and ".join(BEST_NAMES[d] for d in meeting), len(choice) - len(meeting)
+    return text + (f"{words[0].upper()}{words[1:]} meet{'s' if len(meeting) == 1 else ''} the field's bar of 20 "
+                   "modes with half the samples near a centre on every seed"
+                   + ("." if not others else "; the other does not." if others == 1 else
+                      f"; the other {others} do not."))
+
+
+# ------------------------------------------------------------- the ladder down
+def ladder_down_rung_of(run):
+    """The rung a run of the run set `ladder-down` stands on ('top', 'elu', ...)."""
+    return run.config.case.removeprefix("down-")
+
+
+def ladder_down_drops(runs):
+    """{rung: {metric: (drop, standard error)}} for every rung of the run set `ladder-down` but the
+    top, in the order of `runs`: how far the rung's mean modes, high-quality share and score
+    (`best_score`; a diverged seed scores 0) fall below the top's, with the standard error of the
+    difference of two independent means (docs/grid-best.md)."""
+    by_rung = _ladder_down_means(runs)
+    top = by_rung["top"]
+    return {rung: {metric: (top[metric][0] - mean, math.hypot(top[metric][1], error))
+                   for metric, (mean, error) in means.items()}
+            for rung, means in by_rung.items() if rung != "top"}
+
+
+def _ladder_down_means(runs):
+    """{rung: {metric: (mean, standard error)}} over each rung's seeds at the last snapshot, for modes
+    and high-quality share (completed seeds) and the score (a diverged seed scores 0)."""
+    from .summary import final_metrics, mean_and_error
+
+    by_rung = {}
+    for run in runs:
+        by_rung.setdefault(ladder_down_rung_of(run), []).append(run)
+    if "top" not in by_rung:
+        raise ValueError("the ladder down has no run of its top; its drops are measured from the top")
+    means = {}
+    for rung, members in by_rung.items():
+        finals = [final_metrics(r) for r in members]
+        means[rung] = {"modes": mean_and_error([f["modes"] for f in finals]),
+                       "hq_fraction": mean_and_error([f["hq_fraction"] for f in finals]),
+                       "score": mean_and_error(seed_scores(members))}
+    return means
+
+
+def ladder_down_named(drops):
+    """The rungs the chapter names (docs/grid-best.md): the one with the largest drop in score, and
+    the second largest too when its drop exceeds twice its standard error."""
+    ranked = sorted(drops, key=lambda rung: -drops[rung]["score"][0])
+    second = ranked[1:2]
+    return ranked[:1] + [r for r in second if drops[r]["score"][0] > 2 * drops[r]["score"][1]]
+
+
+def ladder_down_reading(runs):
+    """The ladder down in words: from the top's score, the rungs `ladder_down_named` names, what each
+    costs in score, modes and high-quality share, and whether its drop exceeds twice its standard
+    error."""
+    from .runsets import POST_CHOICES
+
+    drops, means = ladder_down_drops(runs), _ladder_down_means(runs)
+    top = means["top"]
+    parts = []
+    for rung in ladder_down_named(drops):
+        (drop, error), rung_means = drops[rung]["score"], means[rung]
+        parts.append(f"{POST_CHOICES[rung][0]} (the score falls by {drop:.2f} ± {error:.2f}, "
+                     f"{'more' if drop > 2 * error else 'not more'} than twice its standard error, to "
+                     f"{rung_means['modes'][0]:.1f} modes with {100 * rung_means['hq_fraction'][0]:.0f} % near a "
+                     "centre)")
+    seeds = len({r.config.seed for r in runs})
+    text = (f"Put back one at a time into a setting that learns the grid ({top['modes'][0]:.1f} modes, "
+            f"{100 * top['hq_fraction'][0]:.0f} % near a centre, score {top['score'][0]:.2f} after {runs[0].config.epochs} "
+            f"epochs, mean of {seeds} seeds), the post's choice that costs most is " + parts[0])
+    if len(parts) > 1:
+        text += ", then " + parts[1]
+    return text + "."
