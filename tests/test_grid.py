@@ -251,20 +251,20 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
     monkeypatch.setattr(grid, "best_final_sentence", lambda runs, see="": f"finals of {len(runs)}{see}.")
     monkeypatch.setattr(grid, "ladder_down_reading", lambda runs: f"down of {len(runs)}.")
     planned = {name: len(runsets.get_run_set(name).configs) for name in stored}
-    assert grid.grid_run_sets() == {"best-screen": ["screen"]}
-    assert grid.grid_sentences(grid.grid_run_sets(), see=" (s)") == {"Each discriminator at its best": "screen (s)."}
+    assert grid.finding_sets() == {"best-screen": ["screen"]}
+    assert grid.finding_sentences(grid.finding_sets(), see=" (s)") == {"Each discriminator at its best": "screen (s)."}
     stored["best"], stored["ladder-down"] = ["run"] * (planned["best"] - 1), ["run"] * (planned["ladder-down"] - 1)
-    assert list(grid.grid_run_sets()) == ["best-screen"]
+    assert list(grid.finding_sets()) == ["best-screen"]
     stored["best"] = ["run"] * planned["best"]
-    assert list(grid.grid_run_sets()) == ["best"]
-    assert grid.grid_sentences(grid.grid_run_sets(), see=" (s)") == \
+    assert list(grid.finding_sets()) == ["best"]
+    assert grid.finding_sentences(grid.finding_sets(), see=" (s)") == \
         {"Each discriminator at its best": f"finals of {planned['best']} (s)."}
     stored["ladder-down"] = ["run"] * planned["ladder-down"]
-    assert list(grid.grid_run_sets()) == ["best", "ladder-down"]
-    assert list(grid.grid_sentences(grid.grid_run_sets()).values()) == \
+    assert list(grid.finding_sets()) == ["best", "ladder-down"]
+    assert list(grid.finding_sentences(grid.finding_sets()).values()) == \
         [f"finals of {planned['best']}.", f"down of {planned['ladder-down']}."]
     stored["best"] = stored["ladder-down"] = None  # runs passed in are used, not loaded again
-    assert list(grid.grid_run_sets(finals=["run"] * planned["best"], down=[])) == ["best"]
+    assert list(grid.finding_sets(finals=["run"] * planned["best"], down=[])) == ["best"]
 
 
 def _final_critic(loss, seed, pulls, wells, status="completed"):

@@ -427,8 +427,8 @@ class Findings:
 def load_findings(results=None, train_missing=True):
     """The findings from the stored runs (`results`: the results folder, default the project's): the
     post's claims (`findings`) and what it takes to learn the grid (`grid.ladder_finding`, then
-    `grid.grid_sentences`)."""
-    from .grid import grid_run_sets, grid_sentences, ladder_finding
+    `grid.finding_sentences`)."""
+    from .grid import finding_sentences, finding_sets, ladder_finding
     from .measures import uniform_mode_counts
     from .runsets import load
 
@@ -437,8 +437,8 @@ def load_findings(results=None, train_missing=True):
     larger = larger_networks(results, train_missing=train_missing)
     _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
     bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
-    grid_sets = grid_run_sets(results, train_missing=train_missing)
+    grid_sets = finding_sets(results, train_missing=train_missing)
     bullets.append("- **What it takes to learn the grid.** "
                    + " ".join([ladder_finding(load("ladder", results, train_missing=train_missing)),
-                               *grid_sentences(grid_sets).values()]))
+                               *finding_sentences(grid_sets).values()]))
     return Findings(by_setting, verdicts, larger, bullets, list(grid_sets))

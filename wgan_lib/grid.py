@@ -36,8 +36,8 @@ def snapshot_means(runs, candidate, measure):
     return [float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for v in values]
 
 
-def grid_run_sets(results=None, train_missing=True, finals=None, down=None):
-    """{name: runs} of the run sets that the grid's sentences (`grid_sentences`) come from: the
+def finding_sets(results=None, train_missing=True, finals=None, down=None):
+    """{name: runs} of the run sets that the grid's sentences (`finding_sentences`) come from: the
     finals `best` once every run of it is stored, else the screen `best-screen`; and the ladder
     down `ladder-down` once every run of it is stored. The finals and the ladder down are never
     trained here (they take core-hours); `train_missing` is for the screen. `finals` and `down`:
@@ -61,8 +61,8 @@ def best_complete(runs):
     return [loss for loss in BEST_FINAL if {r.config.seed for r in runs if r.config.loss == loss} >= set(BEST_SEEDS)]
 
 
-def grid_sentences(sets, see=""):
-    """Each discriminator at its best and why the post's settings fail, in words, from `grid_run_sets`:
+def finding_sentences(sets, see=""):
+    """Each discriminator at its best and why the post's settings fail, in words, from `finding_sets`:
     {heading: sentence}, the first from `best_final_sentence` or `best_screen_sentence`, the second
     (`ladder_down_reading`) only where the ladder down is in. `see` as in `best_screen_sentence`."""
     found = {"Each discriminator at its best": best_final_sentence(sets["best"], see=see) if "best" in sets else
