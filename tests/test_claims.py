@@ -145,7 +145,7 @@ def test_findings_follow_the_verdicts():
     text = results_for(NEAR_EVERY_CENTRE, BAND)
     assert "5 of 5 seeds $G$ passes near every one of the 25 centres (reproduced)" in text
     assert "does not separate the success from failure 2**" in text  # failure 2's G passed near every centre
-    assert "0 of 12 runs have at least 20 modes" in text and "have 5.0 %" in text
+    assert "0 of the 12 runs of its settings have at least 20 modes" in text and "have 5.0 %" in text
     assert "do not radiate from the centre** in our clipped critic (not reproduced; tangential share 0.50" in text
     assert "the share rises to 1.00" in text and "one band through the centre, not the post's spokes" in text
     text = results_for(ONE_CENTRE, PLANE)
@@ -153,6 +153,14 @@ def test_findings_follow_the_verdicts():
     assert "Nor with both networks 3 x 128 at the same clip (share 0.50, radial in 3" in text
     assert "With both networks 3 x 128 at the same clip they do (3 of 3 seeds" in results_for(ONE_CENTRE, SPOKES)
     assert text.count("\n- ") == 5
+
+
+def test_the_post_s_runs_leave_out_the_other_losses_trained_beside_them():
+    by_setting = {"success": [fake_run(seed=s) for s in range(5)], "no-clip": [fake_run(case="no-clip-2")],
+                  "standard-gan": [fake_run(case="standard-gan")], "failure-3": [fake_run(case="failure-3")]}
+    assert len(claims.all_runs(by_setting)) == 8
+    assert [r.config.case for r in claims.all_runs(by_setting, post_only=True)] == ["success"] * 5 + [
+        "no-clip-2", "failure-3"]
 
 
 def test_load_findings_reads_the_stored_runs():

@@ -21,7 +21,7 @@ from e2e import build_book, chapters, chromium, serve, sphinx_warnings
 EXPECTED_IMAGES = {
     "intro": 2, "claims": 1, "discriminators": 1, "failures": 3, "success": 4, "no_clipping": 2,
     "other_discriminators": 6, "comparison": 0, "seeds": 1, "clip_slider": 1, "clip_lr_map": 1, "critic": 3,
-    "grid": 4, "reproducing": 0, "sources": 0,
+    "grid": 4, "reproducing": 0, "grid_protocol": 0, "sources": 0,
 }
 
 
@@ -160,6 +160,10 @@ def check_display_rules(page, name):
         ".filter(box => box.scrollWidth > box.clientWidth + 1)"
         ".map(e => e.textContent.trim().slice(0, 40))")
     assert not cut, f"{name}: code blocks or tables wider than the text column: {cut}"
+    # A number glued into prose is a number, not a numpy repr ("np.int64(3)").
+    reprs = page.eval_on_selector_all(
+        "article span.pasted-text", "els => els.map(e => e.textContent).filter(t => /np\\.[a-z_]+[0-9]*\\(|np\\.(True|False)_/.test(t))")
+    assert not reprs, f"{name}: numpy reprs glued into the prose: {reprs[:5]}"
     # A number glued into prose reads as part of its sentence, not in bold (myst-nb's default).
     loud = page.eval_on_selector_all(
         "article span.pasted-text", "els => els.filter(e => getComputedStyle(e).fontWeight !== "

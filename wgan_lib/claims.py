@@ -137,7 +137,7 @@ class Claim:
     criterion: Criterion | None
     expect: bool = True  # what the post says the test gives
     rule: str = "most"
-    field: bool = False  # also read by the field's criterion
+    field: bool = False  # also read by the field's measures (`summary.field_success`)
 
 
 RULES = ("most", "both", "some", "undecidable")
@@ -330,8 +330,14 @@ def larger_networks(results=None, train_missing=True):
     return load("network-size", results, train_missing=train_missing, where=lambda c: c.case == LARGER_NETWORKS)
 
 
-def all_runs(runs_by_setting):
-    return [run for runs in runs_by_setting.values() for run in runs]
+def all_runs(runs_by_setting, post_only=False):
+    """Every run of `runs_by_setting` (`setting_runs`); `post_only`: only those of the post's own
+    settings (its failures, its success and its runs without clipping), not the other losses that
+    the run set `cases` trains beside them for comparison."""
+    from .runsets import POST_SETTINGS
+
+    return [run for setting, runs in runs_by_setting.items() for run in runs
+            if not post_only or setting in (*POST_SETTINGS, "no-clip")]
 
 
 def times_the_post(range_999):
@@ -369,7 +375,7 @@ def _radial_words(radial, success_runs, larger):
 
 def findings(results, every_run, uniform_hq, larger):
     """The findings, one Markdown bullet each, from the claims' `results` (`evaluate`), every run of
-    the post's settings, the high-quality share of samples spread evenly over the plot (the chance
+    the post's settings (`all_runs(..., post_only=True)`), the high-quality share of samples spread evenly over the plot (the chance
     level, `measures.uniform_mode_counts`) and the runs with both networks 3 x 128 at the success's
     clip (`larger_networks`). The introduction and the README both print these (`load_findings`),
     so the words and the numbers change together when the runs do."""
@@ -392,12 +398,12 @@ def findings(results, every_run, uniform_hq, larger):
          + ". What the post saw as the line between failure and success is not in our runs."
          if like_success or partly else
          "**Its criterion separates the success from every failure**, as the post says."),
-        f"**By the field's measure no setting of the post learns the grid.** {field_k} of {field_n} runs have at "
-        f"least 20 modes and half of their samples near a centre; the median run has {median_hq:.1f} % of its "
+        f"**By the field's measures no setting of the post learns the grid.** {field_k} of the {field_n} runs of its "
+        f"settings have at least 20 modes and half of their samples near a centre; the median run has {median_hq:.1f} % of its "
         f"samples within three standard deviations of a centre, where samples spread evenly over the plot have "
         f"{100 * uniform_hq:.1f} %. The post's success is a $G$ spread thinly over the grid."
         if field_k == 0 else
-        f"**By the field's measure {field_k} of {field_n} runs learn the grid** (at least 20 modes and half of "
+        f"**By the field's measures {field_k} of {field_n} runs learn the grid** (at least 20 modes and half of "
         f"their samples near a centre); the median run has {median_hq:.1f} % of its samples near a centre.",
         _radial_words(radial, radial.runs, larger),
         f"**Failure 6's drift off the plot is {drift.verdict}** ({drift.k} of {drift.n} seeds).",
@@ -436,7 +442,7 @@ def load_findings(results=None, train_missing=True):
     verdicts = evaluate(by_setting)
     larger = larger_networks(results, train_missing=train_missing)
     _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
-    bullets = findings(verdicts, all_runs(by_setting), float(uniform_hq.mean()), larger)
+    bullets = findings(verdicts, all_runs(by_setting, post_only=True), float(uniform_hq.mean()), larger)
     grid_sets = finding_sets(results, train_missing=train_missing)
     bullets.append("- **What it takes to learn the grid.** "
                    + " ".join([ladder_finding(load("ladder", results, train_missing=train_missing)),

@@ -107,7 +107,7 @@ def ladder_finding(runs):
     """What it takes to learn the grid, in words, from the run set `ladder` (the grid chapter's first
     paragraph and the findings' last bullet): which one change raises the high-quality share most
     over the post's success setting, whether that is more than twice the standard error of the
-    difference, whether any rung meets the field's bar, and which changes make D radiate."""
+    difference, whether any rung meets the bar, and which changes make D radiate."""
     from .runsets import LADDER_RUNGS
 
     summary = ladder_summary(runs)
@@ -123,21 +123,25 @@ def ladder_finding(runs):
                if row["success_rate"] > 0]
     text = (f"From the post's success setting ({100 * post['hq_fraction']:.1f} % of its samples near a centre "
             f"after {runs[0].config.epochs} epochs), ")
+    largest = (f"the largest rise, {LADDER_RUNGS[ranked[0]][0]}, gives {100 * first['hq_fraction']:.1f} "
+               f"± {100 * first['hq_fraction_se']:.1f} % against {100 * post['hq_fraction']:.1f} ± "
+               f"{100 * post['hq_fraction_se']:.1f} %")
     if not helps and not meeting:
         return text + (f"none of the {len(summary) - 1} changes tried one at a time raises the share of samples "
-                              "near a centre by more than the seeds' spread, and none meets the field's bar of 20 "
-                              "modes with half the samples near a centre: what the post's settings lack is more "
-                              "than any one of them." + picture)
+                       f"near a centre by more than twice the standard error of the difference ({largest}), and "
+                       "none meets the bar of 20 modes with half the samples near a centre: what the post's "
+                       "settings lack is more than any one of them." + picture)
     if helps:
         text += (f"the one change that helps most is {LADDER_RUNGS[ranked[0]][0]} ({100 * first['hq_fraction']:.1f} "
                  f"± {100 * first['hq_fraction_se']:.1f} %, on {first['modes']:.1f} modes), then "
                  f"{LADDER_RUNGS[ranked[1]][0]} ({100 * second['hq_fraction']:.1f} %)")
     else:
-        text += "no single change raises the share of samples near a centre by more than the seeds' spread"
+        text += ("no single change raises the share of samples near a centre by more than twice the standard error "
+                 f"of the difference ({largest})")
     if meeting:
-        return text + "; the field's bar of 20 modes with half the samples near a centre is met by " + ", ".join(
+        return text + "; the bar of 20 modes with half the samples near a centre is met by " + ", ".join(
             f"{LADDER_RUNGS[rung][0]} ({k} of {n} seeds)" for rung, k, n in meeting) + "." + picture
-    return text + "; no single change meets the field's bar of 20 modes with half the samples near a centre." + picture
+    return text + "; no single change meets the bar of 20 modes with half the samples near a centre." + picture
 
 
 # ------------------------------------------------------------- each discriminator at its best
@@ -213,7 +217,7 @@ def best_epochs(runs, candidate, budget_s=None, step=50):
 
 def ladder_down_top(runs):
     """The top of the ladder down (docs/grid-best.md): the clipped WGAN's kept candidate when both of
-    its screen seeds meet the field's bar, else WGAN-GP's kept candidate."""
+    its screen seeds meet the bar, else WGAN-GP's kept candidate."""
     from .summary import run_field_success
 
     choice = best_choice(runs)
@@ -346,7 +350,7 @@ def finals_critic_reading(runs):
 
 def best_screen_finding(runs):
     """The screen in words: each discriminator's kept candidate with its mean modes, high-quality
-    share and score, best first, and how many of them meet the field's bar on every seed."""
+    share and score, best first, and how many of them meet the bar on every seed."""
     from .summary import run_field_success, summarise
     from .tables import best_settings
 
@@ -364,9 +368,9 @@ def best_screen_finding(runs):
     epochs, seeds = runs[0].config.epochs, len({r.config.seed for r in runs})
     text = (f"After {epochs} epochs (mean of {seeds} seeds), the best of each: " + "; ".join(parts) + ". ")
     if not meeting:
-        return text + "None of them meets the field's bar of 20 modes with half the samples near a centre."
+        return text + "None of them meets the bar of 20 modes with half the samples near a centre."
     words, others = " and ".join(BEST_NAMES[d] for d in meeting), len(choice) - len(meeting)
-    return text + (f"{words[0].upper()}{words[1:]} meet{'s' if len(meeting) == 1 else ''} the field's bar of 20 "
+    return text + (f"{words[0].upper()}{words[1:]} meet{'s' if len(meeting) == 1 else ''} the bar of 20 "
                    "modes with half the samples near a centre on every seed"
                    + ("." if not others else "; the other does not." if others == 1 else
                       f"; the other {others} do not."))

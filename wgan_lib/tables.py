@@ -237,7 +237,7 @@ def provenance_table(sets):
 # ---------------------------------------------------------------------------- runs over seeds
 def seeds_table(summary, post_words=None):
     """One row per setting: mean ± standard error of each metric at the last snapshot, and how
-    many seeds meet the field's criterion (`summary.field_success`)."""
+    many seeds meet the bar on the field's measures (`summary.field_success`)."""
     rows = []
     for setting, s in summary.items():
         k = round(s["success_rate"] * s["n"])
@@ -263,7 +263,7 @@ def clip_lr_table(summary, clips, lrs):
 def schedule_check_table(pairs):
     """Short against full schedule, same setting and seed (`pairs` of (full-schedule run, its
     100-epoch twin)): modes / HQ % at the twin's last snapshot, at epoch 100 and at the end of the
-    full run, and whether the field's criterion gives the same verdict."""
+    full run, and whether the field's measures give the same verdict."""
     rows = []
     for full, short in pairs:
         at_100 = next((m for m in full.metrics if m.get("epoch") == 100), {})
@@ -336,7 +336,7 @@ def claims_table(results):
             measured = f"{c.criterion.label}: {pm(mean, se, '.3g')}; {r.k} of {r.n} seeds as the post says"
         field = DASH if r.field_met is None else f"{r.field_verdict} ({sum(r.field_met)} of {len(r.field_met)})"
         rows.append([c.topic, measured, r.verdict, field])
-    return Table(["claim", "measured (mean ± s.e. over seeds)", "verdict", "by the field's criterion"], rows)
+    return Table(["claim", "measured (mean ± s.e. over seeds)", "verdict", "by the field's measures"], rows)
 
 
 def verdicts_table(results):
@@ -344,7 +344,7 @@ def verdicts_table(results):
     rows = [[r.claim.topic, f"{r.verdict}" + (f" ({r.k} of {r.n} seeds)" if r.claim.criterion else ""),
              DASH if r.field_met is None else f"{r.field_verdict} ({sum(r.field_met)} of {len(r.field_met)})"]
             for r in results]
-    return Table(["the post's claim", "by its own words", "by the field's criterion"], rows)
+    return Table(["the post's claim", "by its own words", "by the field's measures"], rows)
 
 
 def claim_seeds_table(results):
