@@ -21,7 +21,7 @@ from e2e import build_book, chapters, chromium, serve, sphinx_warnings
 EXPECTED_IMAGES = {
     "intro": 2, "claims": 1, "discriminators": 1, "failures": 3, "success": 4, "no_clipping": 2,
     "other_discriminators": 6, "comparison": 0, "seeds": 1, "clip_slider": 1, "clip_lr_map": 1, "critic": 3,
-    "grid": 4, "reproducing": 0, "grid_protocol": 0, "sources": 0,
+    "grid": 4, "reproducing": 0, "porting": 0, "grid_protocol": 0, "sources": 0,
 }
 
 
