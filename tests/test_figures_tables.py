@@ -377,3 +377,13 @@ def test_ladder_down_table_names_what_each_rung_puts_back_and_its_drop_below_the
     # the diverged seed scores 0: the rung's mean score is 0.5 x 3 / 4, its drop 0.9 - 0.375
     assert (elu["seeds"], elu["HQ %"]) == ("4 (1 diverged)", "50.0 ± 0.0")
     assert elu["drop in score"].startswith("0.53 ± 0.1")
+
+
+def test_pm_sig_gives_the_mean_three_significant_figures_and_the_error_the_same_decimals():
+    assert tables.pm_sig(24.6, 0.2449) == "24.6 ± 0.2"
+    assert tables.pm_sig(0.5361, 0.03223) == "0.536 ± 0.032"
+    assert tables.pm_sig(4.2, 0.49) == "4.20 ± 0.49"
+    assert tables.pm_sig(5810.4, 1234.5) == "5810 ± 1234"
+    assert tables.pm_sig(2.5e-5, 1e-6) == "2.5e-05 ± 1e-06"
+    assert tables.pm_sig(float("nan"), 1.0) == tables.DASH
+    assert tables.pm_sig(3.0, float("nan")) == "3.00"

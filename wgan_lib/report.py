@@ -14,7 +14,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 def findings_block(results, figure, findings=(), grid_sets=("best-screen",)):
     from .runsets import (BEST_SCREEN_EPOCHS, BEST_SCREEN_SEEDS, BEST_SEEDS, LADDER_DOWN_EPOCHS, LADDER_DOWN_SEEDS,
                           LADDER_EPOCHS, LADDER_SEEDS)
-    from .tables import Table, pm
+    from .tables import Table, pm_sig
 
     grid_words = {"best-screen": f"`best-screen`, {len(BEST_SCREEN_SEEDS)} seeds a candidate at {BEST_SCREEN_EPOCHS} "
                                  "epochs",
@@ -28,7 +28,7 @@ def findings_block(results, figure, findings=(), grid_sets=("best-screen",)):
         measured = "—"
         if c.criterion is not None:
             mean, se = r.mean_and_error
-            measured = f"{c.criterion.label} {pm(mean, se, '.3g')} ({r.k} of {r.n} seeds as the post says)"
+            measured = f"{c.criterion.label} {pm_sig(mean, se)} ({r.k} of {r.n} seeds as the post says)"
         field = "—" if r.field_met is None else f"{r.field_verdict} ({sum(r.field_met)} of {len(r.field_met)})"
         rows.append([c.topic, r.verdict, field, measured])
     table = Table(["claim of the post", "verdict (its own words)", "by the field's measures",

@@ -96,6 +96,14 @@ def pm(mean, error, spec, scale=1.0):
     return text + (f" ± {format(error * scale, spec)}" if math.isfinite(error) else "")
 
 
+def pm_sig(mean, error, digits=3):
+    """'mean ± standard error' with the mean to `digits` significant figures and the error to the
+    same decimal place (24.8 ± 0.2, 0.536 ± 0.032); very large or small means in `.{digits}g`."""
+    if not math.isfinite(mean) or mean == 0 or not 1e-3 <= abs(mean) < 1e5:
+        return pm(mean, error, f".{digits}g")
+    return pm(mean, error, f".{max(0, digits - 1 - math.floor(math.log10(abs(mean))))}f")
+
+
 def published():
     """The published numbers on the 2-D grid of 25 Gaussians (the same protocol: 2500 samples, 3
     standard deviations, 25 modes; means over each paper's runs): one dict per row of
@@ -333,7 +341,7 @@ def claims_table(results):
         measured = DASH
         if c.criterion is not None:
             mean, se = r.mean_and_error
-            measured = f"{c.criterion.label}: {pm(mean, se, '.3g')}; {r.k} of {r.n} seeds as the post says"
+            measured = f"{c.criterion.label}: {pm_sig(mean, se)}; {r.k} of {r.n} seeds as the post says"
         field = DASH if r.field_met is None else f"{r.field_verdict} ({sum(r.field_met)} of {len(r.field_met)})"
         rows.append([c.topic, measured, r.verdict, field])
     return Table(["claim", "measured (mean ± s.e. over seeds)", "verdict", "by the field's measures"], rows)
