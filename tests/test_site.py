@@ -188,3 +188,19 @@ def test_the_static_clip_page_shows_the_animation_and_no_dead_widget(site):
         assert not foreign and not failed and not errors
     finally:
         page.close()
+
+
+def test_the_posts_japanese_is_drawn_with_the_font_the_book_ships(site):
+    """The claims chapter quotes the post in Japanese; the machine that runs this test has no
+    Japanese font of its own, so the glyphs must come from book/_static/fonts (tools/subset_font.py)."""
+    html, url, browser = site
+    page, errors, failed, foreign = open_page(browser, url, "claims")
+    try:
+        quote = page.locator("article blockquote", has_text="WGANでも").first
+        assert quote.count() == 1
+        loaded = page.evaluate("async () => { await document.fonts.ready; return [...document.fonts]"
+                               ".filter(f => f.family.includes('Noto Sans JP subset') && f.status === 'loaded').length; }")
+        assert loaded >= 1
+        assert not foreign and not failed and not errors
+    finally:
+        page.close()

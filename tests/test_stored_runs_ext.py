@@ -21,7 +21,10 @@ def book(tmp_path, monkeypatch):
     cache = out / ".jupyter_cache"
     cache.mkdir(parents=True)
     env = SimpleNamespace(found_docs={"intro", "grid", "claims"}, mystnb_config=SimpleNamespace(execution_cache_path=str(cache)))
-    app = SimpleNamespace(outdir=str(out / "html"), env=env, builder=SimpleNamespace(format="html"))
+    (tmp_path / "book" / "_static").mkdir(parents=True)
+    (tmp_path / "book" / "_static" / "wgan.css").write_text("table {}")
+    app = SimpleNamespace(outdir=str(out / "html"), srcdir=str(tmp_path / "book"), env=env,
+                          builder=SimpleNamespace(format="html"))
     return app, results, cache
 
 
@@ -42,6 +45,18 @@ def test_a_new_stored_run_empties_the_cache_and_marks_every_page(book):
     assert build(app) == ["grid", "intro"]  # every page that was not already to be read again
     assert not cache.exists()
     assert build(app) == []
+
+
+def test_an_edited_static_file_writes_every_page_again_from_the_cache(book):
+    app, _, cache = book
+    build(app)
+    css = Path(app.srcdir) / "_static" / "wgan.css"
+    css.write_text("table { border: 0 }")
+    assert build(app) == ["grid", "intro"] and cache.exists()  # pages written again, chapters not executed
+    assert build(app) == []
+    (Path(app.srcdir) / "_static" / "fonts").mkdir()
+    (Path(app.srcdir) / "_static" / "fonts" / "a.woff").write_bytes(b"font")
+    assert build(app) == ["grid", "intro"]
 
 
 def test_a_rewritten_run_counts_and_checkpoints_do_not(book):

@@ -9,6 +9,10 @@ HTML build starts, this compares a fingerprint of the results folder and of the 
 __pycache__ left out) with the one recorded by the last build in the same output folder; if they
 differ, it empties the execution cache and marks every page out of date. The new fingerprint is
 recorded when the build finishes without an error.
+
+Sphinx copies book/_static (the book's CSS and the font it ships) only when it writes some page,
+so an edit there alone would never reach the site. The static folder gets a fingerprint of its
+own: when it changes, every page is written again, from the execution cache as it is.
 """
 import hashlib
 import os
@@ -19,6 +23,7 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 STAMP = ".stored-runs-fingerprint"
+STATIC_STAMP = ".static-fingerprint"
 
 
 def fingerprint(*folders):
@@ -54,6 +59,12 @@ def _builder_inited(app):
                     " or ".join(map(str, folders)))
         shutil.rmtree(cache, ignore_errors=True)
         app.env.stored_runs_changed = True
+    static, static_stamp = Path(app.srcdir) / "_static", stamp.with_name(STATIC_STAMP)
+    app.env.static_fingerprint = fingerprint(static)
+    recorded = static_stamp.read_text() if static_stamp.exists() else None
+    if stamp.exists() and recorded != app.env.static_fingerprint:  # (a build before this stamp: once)
+        logger.info("stored_runs: %s changed since the last build: writing every page again", static)
+        app.env.stored_runs_changed = True
 
 
 def _outdated(app, env, added, changed, removed):
@@ -64,6 +75,7 @@ def _build_finished(app, exception):
     if exception is None and app.builder.format == "html":
         _, stamp, _ = _paths(app)
         stamp.write_text(app.env.stored_runs_fingerprint)
+        stamp.with_name(STATIC_STAMP).write_text(app.env.static_fingerprint)
 
 
 def setup(app):
