@@ -164,7 +164,9 @@ def test_the_post_s_runs_leave_out_the_other_losses_trained_beside_them():
 
 
 def test_load_findings_reads_the_stored_runs():
-    found = claims.load_findings(train_missing=False)
+    from wgan_lib.report import load_findings
+
+    found = load_findings(train_missing=False)
     assert set(found.by_setting) >= {"success", "no-clip"} and len(found.larger) == 3
     assert len(found.bullets) == 7 and all(b.startswith("- **") for b in found.bullets)
     assert found.bullets[-1].startswith("- **What it takes to learn the grid.**")

@@ -4,7 +4,6 @@ The runs are tiny (800 data points, 2 epochs, 8-unit networks, 100 evaluation sa
 critic grid) and differ only in clip; they are trained once per module, stored with
 `store.save_run` and loaded back, exactly as the book's chapter reads its runs.
 """
-import numpy as np
 import pytest
 import torch
 

@@ -7,7 +7,6 @@ exception.
 import dataclasses
 import hashlib
 import json
-import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from wgan_lib import Config, StackTrainer, load_run

@@ -7,10 +7,8 @@ is positive near fake charges (the Coulomb GAN reference code's sign).
 """
 import numpy as np
 import pytest
-import torch
 
 from wgan_lib import sketch
-
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ Verdicts over n seeds, k of which come out as the post says (`RULES`):
 A criterion that every run of the claims meets, or that none does, separates nothing; `evaluate`
 says so beside the verdicts (`Criterion.separates`).
 
-The findings the introduction and the README print are made here from the verdicts (`findings`,
-`load_findings`), with a last one from `grid`: what it takes to learn the grid.
+The findings the introduction and the README print are made from the verdicts (`findings`; put
+together with the last one, what it takes to learn the grid, by `report.load_findings`).
 """
 import math
 from dataclasses import dataclass
@@ -377,7 +377,7 @@ def findings(results, every_run, uniform_hq, larger):
     """The findings, one Markdown bullet each, from the claims' `results` (`evaluate`), every run of
     the post's settings (`all_runs(..., post_only=True)`), the high-quality share of samples spread evenly over the plot (the chance
     level, `measures.uniform_mode_counts`) and the runs with both networks 3 x 128 at the success's
-    clip (`larger_networks`). The introduction and the README both print these (`load_findings`),
+    clip (`larger_networks`). The introduction and the README both print these (`report.load_findings`),
     so the words and the numbers change together when the runs do."""
     import numpy as np
 
@@ -416,35 +416,3 @@ def findings(results, every_run, uniform_hq, larger):
         + f"One run failing and one succeeding is {pair.verdict} ({pair.k} of {pair.n} seeds succeed).",
     ]
     return [f"- {b}" for b in bullets]
-
-
-@dataclass
-class Findings:
-    """What the introduction and the README show: the runs of the post's settings, the claims'
-    verdicts on them, the larger networks' runs and the findings' bullets."""
-
-    by_setting: dict
-    results: list
-    larger: list
-    bullets: list
-    grid_sets: list  # the run sets the last bullet's sentences on each discriminator's best come from
-
-
-def load_findings(results=None, train_missing=True):
-    """The findings from the stored runs (`results`: the results folder, default the project's): the
-    post's claims (`findings`) and what it takes to learn the grid (`grid.ladder_finding`, then
-    `grid.finding_sentences`)."""
-    from .grid import finding_sentences, finding_sets, ladder_finding
-    from .measures import uniform_mode_counts
-    from .runsets import load
-
-    by_setting = setting_runs(results, train_missing=train_missing)
-    verdicts = evaluate(by_setting)
-    larger = larger_networks(results, train_missing=train_missing)
-    _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
-    bullets = findings(verdicts, all_runs(by_setting, post_only=True), float(uniform_hq.mean()), larger)
-    grid_sets = finding_sets(results, train_missing=train_missing)
-    bullets.append("- **What it takes to learn the grid.** "
-                   + " ".join([ladder_finding(load("ladder", results, train_missing=train_missing)),
-                               *finding_sentences(grid_sets).values()]))
-    return Findings(by_setting, verdicts, larger, bullets, list(grid_sets))

@@ -5,7 +5,7 @@ best, and the measures of where a critic holds G that say why a discriminator mi
 The protocol these functions implement, fixed before the runs that it judges were trained, is
 docs/grid-best.md (the score, the choice, the schedules, the goals, the ladder down's reading, the
 finals' critics); the book's chapter "What it takes to learn the grid" reads the run sets through
-them, and the findings (`claims.load_findings`) take their last sentences from here.
+them, and the findings (`report.load_findings`) take their last sentences from here.
 """
 import math
 
@@ -248,6 +248,18 @@ def best_goal_missed(discriminator, row):
 BEST_NAMES = {"wgan": "clipped WGAN", "wgan-gp": "WGAN-GP", "standard": "standard GAN", "coulomb": "Coulomb GAN"}
 
 
+def best_settings(config):
+    """What a candidate of the best-of search sets beside the common base, in words."""
+    parts = [f"lr {config.lr:.0e}".replace("e-0", "e-")]  # lr 1e-4, as the chapters write it
+    if config.loss == "wgan-gp":
+        parts.append(f"λ {config.gp_lambda:g}")
+    if config.clip is not None:
+        parts.insert(0, f"clip {config.clip:g}")
+    if config.n_critic != 1:
+        parts.append(f"{config.n_critic} critic updates")
+    return ", ".join(parts)
+
+
 def best_screen_sentence(runs, see=""):
     """The screen in one sentence (the grid chapter's first paragraph and the findings of the book
     and the README): the kept candidate with the highest score, and the clipped WGAN's kept
@@ -352,7 +364,6 @@ def best_screen_finding(runs):
     """The screen in words: each discriminator's kept candidate with its mean modes, high-quality
     share and score, best first, and how many of them meet the bar on every seed."""
     from .summary import run_field_success, summarise
-    from .tables import best_settings
 
     choice, scores = best_choice(runs), best_screen_scores(runs)
     rows = summarise(runs, key=best_candidate_of)

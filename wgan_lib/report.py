@@ -2,13 +2,47 @@
 
 Writes a figure of the post's successful setting over its five seeds (D's map with G's samples on
 top) and replaces the block between the README's `<!-- results:start -->` and
-`<!-- results:end -->` markers with the findings (`claims.load_findings`, the same bullets as
-the book's introduction) and the verdict on each claim of the post (`claims.evaluate`).
+`<!-- results:end -->` markers with the findings (`load_findings`, the same bullets as the
+book's introduction) and the verdict on each claim of the post (`claims.evaluate`).
 Nothing is trained: a missing run is an error.
 """
+from dataclasses import dataclass
 from pathlib import Path
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+@dataclass
+class Findings:
+    """What the introduction and the README show: the runs of the post's settings, the claims'
+    verdicts on them, the larger networks' runs and the findings' bullets."""
+
+    by_setting: dict
+    results: list
+    larger: list
+    bullets: list
+    grid_sets: list  # the run sets the last bullet's sentences on each discriminator's best come from
+
+
+def load_findings(results=None, train_missing=True):
+    """The findings from the stored runs (`results`: the results folder, default the project's): the
+    post's claims (`claims.findings`) and what it takes to learn the grid (`grid.ladder_finding`, then
+    `grid.finding_sentences`)."""
+    from .claims import all_runs, evaluate, findings, larger_networks, setting_runs
+    from .grid import finding_sentences, finding_sets, ladder_finding
+    from .measures import uniform_mode_counts
+    from .runsets import load
+
+    by_setting = setting_runs(results, train_missing=train_missing)
+    verdicts = evaluate(by_setting)
+    larger = larger_networks(results, train_missing=train_missing)
+    _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
+    bullets = findings(verdicts, all_runs(by_setting, post_only=True), float(uniform_hq.mean()), larger)
+    grid_sets = finding_sets(results, train_missing=train_missing)
+    bullets.append("- **What it takes to learn the grid.** "
+                   + " ".join([ladder_finding(load("ladder", results, train_missing=train_missing)),
+                               *finding_sentences(grid_sets).values()]))
+    return Findings(by_setting, verdicts, larger, bullets, list(grid_sets))
 
 
 def findings_block(results, figure, findings=(), grid_sets=("best-screen",)):
@@ -56,13 +90,13 @@ def findings_block(results, figure, findings=(), grid_sets=("best-screen",)):
 
 
 def write_report(results=None, readme="README.md", figure="docs/findings.png"):
-    from . import claims, figures
+    from . import figures
 
     readme, figure = Path(readme), Path(figure)
     text = readme.read_text()
     if START not in text or END not in text:
         raise ValueError(f"{readme} has no {START} ... {END} block to replace")
-    found = claims.load_findings(results, train_missing=False)
+    found = load_findings(results, train_missing=False)
     success = found.by_setting["success"]
     figure.parent.mkdir(parents=True, exist_ok=True)
     fig = figures.plot_last_snapshots(success, [f"seed {r.config.seed}" for r in success])

@@ -383,23 +383,11 @@ def criteria_table(criteria, runs):
 
 
 # ------------------------------------------------------------- each discriminator at its best
-def best_settings(config):
-    """What a candidate of the best-of search sets beside the common base, in words."""
-    parts = [f"lr {config.lr:.0e}".replace("e-0", "e-")]  # lr 1e-4, as the chapters write it
-    if config.loss == "wgan-gp":
-        parts.append(f"λ {config.gp_lambda:g}")
-    if config.clip is not None:
-        parts.insert(0, f"clip {config.clip:g}")
-    if config.n_critic != 1:
-        parts.append(f"{config.n_critic} critic updates")
-    return ", ".join(parts)
-
-
 def best_screen_table(runs):
     """The screen (run set `best-screen`): each candidate's mean score over its seeds, its mean modes,
     high-quality share and reverse KL at the last snapshot, and which candidate each discriminator
     keeps (`grid.best_choice`)."""
-    from .grid import BEST_NAMES, best_candidate_of, best_choice, best_screen_scores
+    from .grid import BEST_NAMES, best_candidate_of, best_choice, best_screen_scores, best_settings
     from .summary import summarise
 
     chosen, scores = set(best_choice(runs).values()), best_screen_scores(runs)
@@ -419,7 +407,7 @@ def best_table(runs, early_epoch=100):
     high-quality share and reverse KL at the last snapshot, the high-quality share at `early_epoch`,
     and whether the means meet the discriminator's goal (`grid.best_goal_missed`), judged only once
     every seed of `runsets.BEST_SEEDS` is stored (docs/grid-best.md); until then the goal is open."""
-    from .grid import BEST_NAMES, best_complete, best_goal_missed
+    from .grid import BEST_NAMES, best_complete, best_goal_missed, best_settings
     from .runsets import BEST_SEEDS
     from .summary import mean_and_error, summarise
 
