@@ -286,7 +286,12 @@ def test_best_table_gives_means_errors_the_early_share_and_the_goal():
     assert gp["HQ %"] == "95.8 ± 0.6" and gp["HQ % at epoch 100"] == "47.9 ± 0.3"
     assert rows["standard GAN"]["goal"] == tables.DASH  # no goal was set
     assert rows["standard GAN"]["seeds"] == "2 of 10"
-    assert rows["clipped WGAN"]["goal"] == "missed: modes 20 is not >= 24; high-quality share 0.5 is not >= 0.8"
+    assert rows["clipped WGAN"]["goal"] == "missed: modes, high-quality share"
+    from wgan_lib import grid
+    assert grid.best_goal_sentences(runs) == (
+        "WGAN-GP meets its goal. Clipped WGAN misses its goal: modes 20 is not >= 24; high-quality share 0.5 is "
+        "not >= 0.8.")
+    assert grid.best_goal_sentences(runs[:5]) == ""  # five seeds: no goal judged
     # a goal is judged on every seed only: five seeds that would meet it leave it open
     table = tables.best_table(runs[:5])
     assert [(r[table.header.index("seeds")], r[-1]) for r in table.rows] == [("5 of 10", "open until every seed is in")]

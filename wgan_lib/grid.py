@@ -235,14 +235,42 @@ BEST_GOALS = {
 _COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b}
 
 
-def best_goal_missed(discriminator, row):
-    """The parts of `discriminator`'s goal that a `summary.summarise` row misses, in words ([] when it
-    meets every part; None when the discriminator has no goal). A NaN mean misses."""
+GOAL_WORDS = {"modes": "modes", "hq_fraction": "high-quality share", "reverse_kl": "reverse KL"}
+
+
+def best_goal_parts_missed(discriminator, row):
+    """The metrics of `discriminator`'s goal that a `summary.summarise` row misses ([] when it meets
+    every part; None when the discriminator has no goal). A NaN mean misses."""
     if discriminator not in BEST_GOALS:
         return None
-    words = {"modes": "modes", "hq_fraction": "high-quality share", "reverse_kl": "reverse KL"}
-    return [f"{words[metric]} {row[metric]:.3g} is not {op} {bound:g}" for metric, op, bound in BEST_GOALS[discriminator]
+    return [metric for metric, op, bound in BEST_GOALS[discriminator]
             if not (math.isfinite(row[metric]) and _COMPARE[op](row[metric], bound))]
+
+
+def best_goal_missed(discriminator, row):
+    """The parts of `discriminator`'s goal that a `summary.summarise` row misses, in words ([] when it
+    meets every part; None when the discriminator has no goal)."""
+    missed = best_goal_parts_missed(discriminator, row)
+    if missed is None:
+        return None
+    return [f"{GOAL_WORDS[metric]} {row[metric]:.3g} is not {op} {bound:g}" for metric, op, bound in BEST_GOALS[discriminator]
+            if metric in missed]
+
+
+def best_goal_sentences(runs):
+    """For each discriminator whose finals are all in (`best_complete`) and that has a goal, whether
+    its means meet it, in words with every part it misses (the finals' table gives the cell)."""
+    from .summary import summarise
+
+    rows = summarise(runs, key=lambda r: r.config.loss)
+    found = []
+    for loss in best_complete(runs):
+        missed = best_goal_missed(loss, rows[loss])
+        if missed is not None:
+            name = BEST_NAMES[loss][0].upper() + BEST_NAMES[loss][1:]
+            found.append(f"{name} meets its goal." if not missed else
+                         f"{name} misses its goal: " + "; ".join(missed) + ".")
+    return " ".join(found)
 
 
 BEST_NAMES = {"wgan": "clipped WGAN", "wgan-gp": "WGAN-GP", "standard": "standard GAN", "coulomb": "Coulomb GAN"}

@@ -407,7 +407,7 @@ def best_table(runs, early_epoch=100):
     high-quality share and reverse KL at the last snapshot, the high-quality share at `early_epoch`,
     and whether the means meet the discriminator's goal (`grid.best_goal_missed`), judged only once
     every seed of `runsets.BEST_SEEDS` is stored (docs/grid-best.md); until then the goal is open."""
-    from .grid import BEST_NAMES, best_complete, best_goal_missed, best_settings
+    from .grid import BEST_NAMES, GOAL_WORDS, best_complete, best_goal_parts_missed, best_settings
     from .runsets import BEST_SEEDS
     from .summary import mean_and_error, summarise
 
@@ -416,9 +416,9 @@ def best_table(runs, early_epoch=100):
         members = [r for r in runs if r.config.loss == loss]
         early = mean_and_error([next((m["hq_fraction"] for m in r.metrics if m["epoch"] == early_epoch), math.nan)
                                 for r in members if r.status == "completed"])
-        missed, complete = best_goal_missed(loss, row), loss in judged
+        missed, complete = best_goal_parts_missed(loss, row), loss in judged
         goal = (DASH if missed is None else "open until every seed is in" if not complete else
-                "met" if not missed else "missed: " + "; ".join(missed))
+                "met" if not missed else "missed: " + ", ".join(GOAL_WORDS[m] for m in missed))
         rows.append([BEST_NAMES[loss], best_settings(members[0].config), members[0].config.epochs,
                      f"{row['n']}" + ("" if complete else f" of {len(BEST_SEEDS)}")
                      + (f" ({row['diverged']} diverged)" if row["diverged"] else ""),
