@@ -402,12 +402,15 @@ def best_screen_table(runs):
     return Table(["discriminator", "candidate", "seeds", "score", "modes", "HQ %", "reverse KL", ""], rows)
 
 
+SHORT_METRICS = {"modes": "modes", "hq_fraction": "HQ", "reverse_kl": "KL"}  # as the tables' headers name them
+
+
 def best_table(runs, early_epoch=100):
     """Each discriminator's best (run set `best`): mean ± standard error over the seeds of modes,
     high-quality share and reverse KL at the last snapshot, the high-quality share at `early_epoch`,
     and whether the means meet the discriminator's goal (`grid.best_goal_missed`), judged only once
     every seed of `runsets.BEST_SEEDS` is stored (docs/grid-best.md); until then the goal is open."""
-    from .grid import BEST_NAMES, GOAL_WORDS, best_complete, best_goal_parts_missed, best_settings
+    from .grid import BEST_NAMES, best_complete, best_goal_parts_missed, best_settings
     from .runsets import BEST_SEEDS
     from .summary import mean_and_error, summarise
 
@@ -418,13 +421,13 @@ def best_table(runs, early_epoch=100):
                                 for r in members if r.status == "completed"])
         missed, complete = best_goal_parts_missed(loss, row), loss in judged
         goal = (DASH if missed is None else "open until every seed is in" if not complete else
-                "met" if not missed else "missed: " + ", ".join(GOAL_WORDS[m] for m in missed))
-        rows.append([BEST_NAMES[loss], best_settings(members[0].config), members[0].config.epochs,
+                "met" if not missed else "missed: " + ", ".join(SHORT_METRICS[m] for m in missed))
+        rows.append([BEST_NAMES[loss], f"{best_settings(members[0].config)}; {members[0].config.epochs} epochs",
                      f"{row['n']}" + ("" if complete else f" of {len(BEST_SEEDS)}")
                      + (f" ({row['diverged']} diverged)" if row["diverged"] else ""),
                      pm(row["modes"], row["modes_se"], ".1f"), pm(row["hq_fraction"], row["hq_fraction_se"], ".1f", 100),
                      pm(early[0], early[1], ".1f", 100), pm(row["reverse_kl"], row["reverse_kl_se"], ".3f"), goal])
-    return Table(["discriminator", "settings", "epochs", "seeds", "modes", "HQ %", f"HQ % at epoch {early_epoch}",
+    return Table(["discriminator", "settings", "seeds", "modes", "HQ %", f"HQ % at epoch {early_epoch}",
                   "reverse KL", "goal"], rows)
 
 
