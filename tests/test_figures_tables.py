@@ -290,8 +290,9 @@ def test_best_table_gives_means_errors_the_early_share_and_the_goal():
     assert rows["clipped WGAN"]["goal"] == "missed: modes, HQ"
     from wgan_lib import grid
     assert grid.best_goal_sentences(runs) == (
-        "WGAN-GP meets its goal. Clipped WGAN misses its goal: modes 20 is not >= 24; high-quality share 0.5 is "
-        "not >= 0.8.")
+        "WGAN-GP meets its goal. Clipped WGAN misses its goal: 20 modes where it needs at least 24; 50 % near a "
+        "centre where it needs at least 80 %. Its means at epochs 50, 100 and 149: 20.0, 20.0 and 20.0 modes, 50, 25 "
+        "and 50 % near a centre.")
     assert grid.best_goal_sentences(runs[:5]) == ""  # five seeds: no goal judged
     # a goal is judged on every seed only: five seeds that would meet it leave it open
     table = tables.best_table(runs[:5])

@@ -235,9 +235,6 @@ BEST_GOALS = {
 _COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b}
 
 
-GOAL_WORDS = {"modes": "modes", "hq_fraction": "high-quality share", "reverse_kl": "reverse KL"}
-
-
 def best_goal_parts_missed(discriminator, row):
     """The metrics of `discriminator`'s goal that a `summary.summarise` row misses ([] when it meets
     every part; None when the discriminator has no goal). A NaN mean misses."""
@@ -247,29 +244,67 @@ def best_goal_parts_missed(discriminator, row):
             if not (math.isfinite(row[metric]) and _COMPARE[op](row[metric], bound))]
 
 
+def _goal_value(metric, value):
+    """A mean in the words of the goals: '22.1 modes', '60.2 % near a centre', 'a reverse KL of 0.326'."""
+    if not math.isfinite(value):
+        return f"no {dict(modes='mode count', hq_fraction='high-quality share', reverse_kl='reverse KL')[metric]}"
+    return {"modes": f"{value:.3g} modes", "hq_fraction": f"{100 * value:.3g} % near a centre",
+            "reverse_kl": f"a reverse KL of {value:.3g}"}[metric]
+
+
+_GOAL_OPS = {">": "more than", ">=": "at least", "<": "under"}
+
+
 def best_goal_missed(discriminator, row):
     """The parts of `discriminator`'s goal that a `summary.summarise` row misses, in words ([] when it
     meets every part; None when the discriminator has no goal)."""
     missed = best_goal_parts_missed(discriminator, row)
     if missed is None:
         return None
-    return [f"{GOAL_WORDS[metric]} {row[metric]:.3g} is not {op} {bound:g}" for metric, op, bound in BEST_GOALS[discriminator]
-            if metric in missed]
+    return [f"{_goal_value(metric, row[metric])} where it needs {_GOAL_OPS[op]} "
+            + (f"{100 * bound:g} %" if metric == "hq_fraction" else f"{bound:g}")
+            for metric, op, bound in BEST_GOALS[discriminator] if metric in missed]
+
+
+def best_course(runs, from_epoch=50):
+    """{epoch: (mean modes, mean high-quality share)} over the completed `runs` at each snapshot from
+    `from_epoch` on: whether a discriminator's numbers were still moving when its schedule ended."""
+    completed = [r for r in runs if r.status == "completed"]
+    epochs = [m["epoch"] for m in completed[0].metrics if m["epoch"] >= from_epoch] if completed else []
+    course = {}
+    for epoch in epochs:
+        at = [next(m for m in r.metrics if m["epoch"] == epoch) for r in completed]
+        course[epoch] = (float(np.mean([m["modes"] for m in at])), float(np.mean([m["hq_fraction"] for m in at])))
+    return course
+
+
+def _listed(items):
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def best_goal_sentences(runs):
     """For each discriminator whose finals are all in (`best_complete`) and that has a goal, whether
-    its means meet it, in words with every part it misses (the finals' table gives the cell)."""
+    its means meet it, in words with every part it misses, and for a miss how its means moved from
+    epoch 50 on (`best_course`: would a longer schedule have got there?)."""
     from .summary import summarise
 
     rows = summarise(runs, key=lambda r: r.config.loss)
     found = []
     for loss in best_complete(runs):
         missed = best_goal_missed(loss, rows[loss])
-        if missed is not None:
-            name = BEST_NAMES[loss][0].upper() + BEST_NAMES[loss][1:]
-            found.append(f"{name} meets its goal." if not missed else
-                         f"{name} misses its goal: " + "; ".join(missed) + ".")
+        if missed is None:
+            continue
+        name = BEST_NAMES[loss][0].upper() + BEST_NAMES[loss][1:]
+        if not missed:
+            found.append(f"{name} meets its goal.")
+            continue
+        found.append(f"{name} misses its goal: " + "; ".join(missed) + ".")
+        course = best_course([r for r in runs if r.config.loss == loss])
+        if len(course) > 1:
+            found.append(f"Its means at epochs {_listed(str(e) for e in course)}: "
+                         f"{_listed(f'{m:.1f}' for m, _ in course.values())} modes, "
+                         f"{_listed(f'{100 * h:.0f}' for _, h in course.values())} % near a centre.")
     return " ".join(found)
 
 
@@ -476,7 +511,9 @@ def ladder_down_reading(runs):
                      f"{rung_means['modes'][0]:.1f} modes with {100 * rung_means['hq_fraction'][0]:.0f} % near a "
                      "centre)")
     seeds = len({r.config.seed for r in runs})
-    text = (f"Put back one at a time into a setting that learns the grid ({top['modes'][0]:.1f} modes, "
+    top_config = next(r.config for r in runs if ladder_down_rung_of(r) == "top")
+    text = (f"Put back one at a time into {BEST_NAMES[top_config.loss]}'s kept candidate "
+            f"({best_settings(top_config)}: {top['modes'][0]:.1f} modes, "
             f"{100 * top['hq_fraction'][0]:.0f} % near a centre, score {top['score'][0]:.2f} after {runs[0].config.epochs} "
             f"epochs, mean of {seeds} seeds), the post's choice that costs most is " + parts[0])
     if len(parts) > 1:
