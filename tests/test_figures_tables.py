@@ -394,3 +394,18 @@ def test_pm_sig_gives_the_mean_three_significant_figures_and_the_error_the_same_
     assert tables.pm_sig(2.5e-5, 1e-6) == "2.5e-05 ± 1e-06"
     assert tables.pm_sig(float("nan"), 1.0) == tables.DASH
     assert tables.pm_sig(3.0, float("nan")) == "3.00"
+
+
+def test_the_distance_figure_rises_to_every_sample_and_draws_the_true_mixture():
+    from wgan_lib.data import GRID_CENTERS
+
+    close = SimpleNamespace(status="completed", samples=[GRID_CENTERS + 0.01])
+    far = SimpleNamespace(status="completed", samples=[GRID_CENTERS + 0.5])
+    diverged = SimpleNamespace(status="diverged", samples=[np.full((25, 2), np.nan)])
+    fig = figures.plot_distance_to_centres({"close": [close, diverged], "far": [far]})
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    r, true = lines["the true mixture"].get_data()
+    assert np.interp(0.15, r, true) == pytest.approx(98.9, abs=0.3)
+    for label, distance in (("close", 0.01 * math.sqrt(2)), ("far", 0.5 * math.sqrt(2))):
+        r, share = lines[label].get_data()
+        assert share[r < distance].max() == 0 and share[r >= distance].min() == 100  # the diverged run left out

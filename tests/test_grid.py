@@ -309,3 +309,38 @@ def test_the_screens_reading_of_the_clipped_wgan_is_judged_on_all_final_runs(mad
     diverged = [r if r.config.loss != "wgan" else _final_critic("wgan", r.config.seed, [], 0, status="diverged")
                 for r in finals(0.2, 0.7)]
     assert "no critic left to measure" in grid.finals_critic_reading(diverged)
+
+
+def _spread_run(loss, seed, hq, status="completed"):
+    return SimpleNamespace(config=SimpleNamespace(loss=loss, seed=seed, epochs=150, case=""), status=status,
+                           metrics=[{"epoch": 149, "modes": 24, "hq_fraction": hq, "reverse_kl": 0.1, "w1": 0.1}])
+
+
+def test_where_the_finals_samples_fall_is_said_for_a_discriminator_that_misses_its_goal(monkeypatch):
+    spreads = {"wgan-gp": {"bands": np.array([0.6, 0.3, 0.1, 0.0]), "median": 0.118, "missed": 3, "wells_at_missed": 1},
+               "standard": {"bands": np.array([0.9, 0.1, 0.0, 0.0]), "median": 0.06, "missed": 9, "wells_at_missed": 9},
+               "wgan": {"bands": np.array([0.2, 0.2, 0.5, 0.1]), "median": 0.5, "missed": 2, "wells_at_missed": 2}}
+    monkeypatch.setattr(grid, "sample_spread", lambda run: spreads[run.config.loss])
+    runs = [_spread_run(loss, s, spreads[loss]["bands"][0]) for loss in spreads for s in range(10)]
+    runs[-1] = _spread_run("wgan", 9, 0.0, status="diverged")  # the clipped WGAN's seed 9: not measured
+    found = grid.finals_spread(runs)
+    assert list(found) == ["wgan-gp", "wgan", "standard"]  # the order of the finals
+    assert found["wgan"]["n"] == 9 and found["wgan"]["missed"] == 18 and found["wgan"]["wells_at_missed"] == 18
+    assert found["wgan-gp"]["bands"][1] == (pytest.approx(0.3), pytest.approx(0.0))
+    text = grid.finals_spread_sentences(runs)
+    # the standard GAN has no goal; WGAN-GP's shortfall is blur, the clipped WGAN's lies further out
+    assert "standard" not in text
+    assert ("Of the WGAN-GP's samples, 60 % are of high quality, 30 % lie just outside (0.15 to 0.3 from a centre) "
+            "and 10 % further out: the share it lacks is mostly blur, its samples about 2.0 times as far from their "
+            "centre as true samples (median distance 0.118 against 0.059). Its 10 seeds miss 30 centres in all, and "
+            "its critic has a well at 10 of them at the last snapshot: at most of the centres its generator misses, "
+            "its critic has no well to draw it in.") in text
+    assert ("Of the clipped WGAN's samples, 20 % are of high quality, 20 % lie just outside (0.15 to 0.3 from a "
+            "centre) and 60 % further out. Its 9 seeds miss 18 centres in all, and its critic has a well at 18 of "
+            "them at the last snapshot: at most of them its critic has a well, and its generator still does not go "
+            "there.") in text
+    assert grid.finals_spread_sentences(runs[5:25]) == ""  # no finals with a goal complete
+    table = tables.finals_spread_table(runs)
+    assert table.rows[0][:3] == ["the true mixture", tables.DASH, "98.9"]
+    assert table.rows[1] == ["WGAN-GP", "10", "60.0 ± 0.0", "30.0 ± 0.0", "10.0 ± 0.0", "0.0 ± 0.0", "0.118 ± 0.000",
+                             "30 (10)"]

@@ -260,3 +260,27 @@ def test_radial_directions_counts_a_flat_sector_as_not_radial():
     # Half the 36 sectors, give or take the two along x = 0, where the step itself runs radially.
     assert measures.radial_directions(spokes_on_one_side, EXTENT) == pytest.approx(0.5, abs=2 / 36)
     assert measures.radial_directions(np.full((SIDE, SIDE), 2.0), EXTENT) == 0.0
+
+
+def test_distance_bands_put_each_sample_in_the_band_of_its_distance_to_the_nearest_centre():
+    centre = GRID_CENTERS[12]  # (0, 0)
+    samples = centre + np.array([[0.1, 0], [0, 0.2], [0.5, 0], [1.0, 1.0], [np.nan, 0], [-0.149, 0]])
+    assert measures.distance_bands(samples).tolist() == [2 / 6, 1 / 6, 1 / 6, 2 / 6]  # NaN in the last band
+    distance, nearest = measures.nearest_centre(samples)
+    assert distance[:4] == pytest.approx([0.1, 0.2, 0.5, math.sqrt(2)]) and distance[4] == np.inf
+    assert nearest[0] == 12 and nearest[3] == 12  # (1, 1) is as far from four centres: the first, as argmin
+
+
+def test_the_true_mixtures_bands_and_median_are_those_of_its_samples():
+    rng = np.random.default_rng(0)
+    samples = GRID_CENTERS[rng.integers(0, 25, 200_000)] + 0.05 * rng.standard_normal((200_000, 2))
+    bands = measures.true_distance_bands()
+    assert bands[0] == pytest.approx(1 - math.exp(-4.5))  # the high-quality share of the truth
+    assert measures.distance_bands(samples) == pytest.approx(bands, abs=0.002)
+    assert np.median(measures.nearest_centre(samples)[0]) == pytest.approx(measures.true_median_distance(), rel=0.01)
+
+
+def test_centres_missed_are_those_without_a_high_quality_sample():
+    samples = np.concatenate([GRID_CENTERS[:20] + 0.01, GRID_CENTERS[20:] + 0.2])  # the last five only blurred
+    missed = measures.centres_missed(samples)
+    assert missed.tolist() == [False] * 20 + [True] * 5

@@ -395,6 +395,32 @@ def plot_fraction_at_clip(runs):
 
 
 @styled
+def plot_distance_to_centres(groups):
+    """The share of samples within each distance of their nearest centre (log scale), pooled over
+    the runs of each group at their last snapshot, beside the true mixture's; dotted lines at the
+    bands of `measures.SPREAD_EDGES`. `groups`: {label: runs}."""
+    from .data import GRID_STD
+    from .measures import SPREAD_EDGES, nearest_centre
+
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH * 0.75, 3.4))
+    r = np.logspace(-2.5, 0.5, 300)
+    ax.plot(r, 100 * (1 - np.exp(-r ** 2 / (2 * GRID_STD ** 2))), "k--", label="the true mixture")
+    for i, (label, runs) in enumerate(groups.items()):
+        distance = np.sort(np.concatenate([nearest_centre(run.samples[-1])[0] for run in runs
+                                           if run.status == "completed"]))
+        ax.plot(r, 100 * np.searchsorted(distance, r, side="right") / len(distance), color=f"C{i}", label=label)
+    for edge in SPREAD_EDGES:
+        ax.axvline(edge, color="0.6", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("distance to the nearest centre")
+    ax.set_ylabel("samples within it (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+@styled
 def plot_gradient_norms(runs, snapshot=-1, extent=None):
     """|grad_x D| over the plane at one snapshot, one panel per run (crosses: the centres), and the
     distribution of those norms (dashed: 1, the Lipschitz bound the Wasserstein dual asks for)."""

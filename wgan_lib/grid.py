@@ -450,6 +450,70 @@ def best_screen_finding(runs):
                       f"; the other {others} do not."))
 
 
+def sample_spread(run):
+    """Where a final run's samples fall at its last snapshot, and whether its critic marks the
+    centres its generator misses: {"bands": `measures.distance_bands`, "median": the median distance
+    to the nearest centre, "missed": centres with no high-quality sample, "wells_at_missed": how
+    many of those are wells of D (`measures.centre_wells`)}."""
+    samples = run.samples[-1]
+    missed = measures.centres_missed(samples)
+    wells = measures.centre_wells(descended_map(run, -1), run.config.plot_extent)
+    return {"bands": measures.distance_bands(samples), "median": float(np.median(measures.nearest_centre(samples)[0])),
+            "missed": int(missed.sum()), "wells_at_missed": int(np.nansum(wells[missed]))}
+
+
+def finals_spread(runs):
+    """{discriminator: {"bands": [(mean, standard error)] a band, "median": (mean, standard error),
+    "missed": centres missed over all its seeds, "wells_at_missed": of those, wells of its critic,
+    "n": seeds measured}} over each discriminator's completed final runs (`sample_spread`), in the
+    order of `runsets.BEST_FINAL`."""
+    from .runsets import BEST_FINAL
+    from .summary import mean_and_error
+
+    found = {}
+    for loss in BEST_FINAL:
+        spreads = [sample_spread(r) for r in runs if r.config.loss == loss and r.status == "completed"]
+        if spreads:
+            bands = np.array([s["bands"] for s in spreads])
+            found[loss] = {"bands": [mean_and_error(column) for column in bands.T],
+                           "median": mean_and_error([s["median"] for s in spreads]),
+                           "missed": sum(s["missed"] for s in spreads),
+                           "wells_at_missed": sum(s["wells_at_missed"] for s in spreads), "n": len(spreads)}
+    return found
+
+
+def finals_spread_sentences(runs):
+    """For each discriminator whose finals are all in and that misses its goal, where its samples
+    that are not of high quality fall (blurred around the centres, within 6 standard deviations, or
+    further out) and whether its critic marks the centres its generator misses; a description of
+    the finals, not a test fixed before them (docs/grid-best.md)."""
+    from .summary import summarise
+
+    spread, rows = finals_spread(runs), summarise(runs, key=lambda r: r.config.loss)
+    true_median = measures.true_median_distance()
+    found = []
+    for loss in best_complete(runs):
+        if not best_goal_missed(loss, rows[loss]) or loss not in spread:
+            continue
+        s = spread[loss]
+        sharp, blurred = s["bands"][0][0], s["bands"][1][0]
+        further = 1.0 - sharp - blurred
+        text = (f"Of the {BEST_NAMES[loss]}'s samples, {100 * sharp:.0f} % are of high quality, {100 * blurred:.0f} % lie "
+                f"just outside (0.15 to 0.3 from a centre) and {100 * further:.0f} % further out")
+        if blurred > further:
+            text += (f": the share it lacks is mostly blur, its samples about {s['median'][0] / true_median:.1f} times as far "
+                     f"from their centre as true samples (median distance {s['median'][0]:.3f} against {true_median:.3f})")
+        text += "."
+        if s["missed"]:
+            text += (f" Its {s['n']} seeds miss {s['missed']} centres in all, and its critic has a well at "
+                     f"{s['wells_at_missed']} of them at the last snapshot: "
+                     + ("at most of the centres its generator misses, its critic has no well to draw it in."
+                        if 2 * s["wells_at_missed"] < s["missed"] else
+                        "at most of them its critic has a well, and its generator still does not go there."))
+        found.append(text)
+    return " ".join(found)
+
+
 # ------------------------------------------------------------- the ladder down
 def ladder_down_rung_of(run):
     """The rung a run of the run set `ladder-down` stands on ('top', 'elu', ...)."""

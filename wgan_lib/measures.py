@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .data import GRID_CENTERS
+from .data import GRID_CENTERS, GRID_STD
 
 
 def grid_axis(d_grid, extent):
@@ -167,6 +167,49 @@ def near_centre_fractions(samples, radius=0.5, centers=GRID_CENTERS):
     finite = samples[np.isfinite(samples).all(1)]
     distance = np.hypot(finite[:, None, 0] - centers[None, :, 0], finite[:, None, 1] - centers[None, :, 1])
     return (distance < radius).sum(0) / max(len(samples), 1)
+
+
+# Bands of a sample's distance to its nearest centre: within 3 standard deviations of a mode (high
+# quality), within 6, within half the distance between neighbouring centres, and beyond.
+SPREAD_EDGES = (0.15, 0.3, 1.0)
+
+
+def nearest_centre(samples, centers=GRID_CENTERS):
+    """Each sample's distance to its nearest centre (inf for a non-finite sample) and that centre's
+    index."""
+    samples = np.asarray(samples, dtype=np.float64)
+    distance = np.hypot(samples[:, None, 0] - centers[None, :, 0], samples[:, None, 1] - centers[None, :, 1])
+    finite = np.isfinite(distance).all(1)
+    nearest = np.where(finite, np.argmin(np.where(np.isfinite(distance), distance, np.inf), 1), 0)
+    return np.where(finite, distance.min(1), np.inf), nearest
+
+
+def centres_missed(samples, centers=GRID_CENTERS):
+    """For each centre, whether no sample of high quality (within 3 standard deviations) is nearest
+    to it: the modes G misses, as the mode count counts them."""
+    distance, nearest = nearest_centre(samples, centers)
+    return np.bincount(nearest[distance < SPREAD_EDGES[0]], minlength=len(centers)) == 0
+
+
+def distance_bands(samples, edges=SPREAD_EDGES, centers=GRID_CENTERS):
+    """The shares of the samples whose distance to their nearest centre falls in each band [0, e1),
+    [e1, e2), ..., [e_last, inf): where G's samples miss when they are not of high quality, blurred
+    around the centres or between and beyond them. A non-finite sample counts in the last band."""
+    distance, _ = nearest_centre(samples, centers)
+    return np.bincount(np.searchsorted(edges, distance, side="right"), minlength=len(edges) + 1) / len(distance)
+
+
+def true_distance_bands(edges=SPREAD_EDGES, std=GRID_STD):
+    """`distance_bands` of the true mixture, exactly: a sample's distance to its own centre is
+    Rayleigh with scale `std`, P(d < r) = 1 - exp(-r^2 / 2 std^2) (the next centre, 40 standard
+    deviations away, changes no digit shown)."""
+    below = [1.0 - math.exp(-edge ** 2 / (2 * std ** 2)) for edge in edges] + [1.0]
+    return np.diff([0.0] + below)
+
+
+def true_median_distance(std=GRID_STD):
+    """The median distance of a true sample to its centre: std * sqrt(2 ln 2)."""
+    return std * math.sqrt(2 * math.log(2))
 
 
 def centres_passed(samples, radius=0.5, min_fraction=0.002, centers=GRID_CENTERS):

@@ -443,6 +443,25 @@ def finals_critic_table(runs):
                   "centres with a well at the last snapshot"], rows)
 
 
+def finals_spread_table(runs):
+    """Where each discriminator's final samples fall at the last snapshot (`grid.finals_spread`):
+    mean ± standard error over its seeds of the shares in each band of distance to the nearest
+    centre and of the median distance, the centres missed over all seeds and how many of those are
+    wells of its critic; the true mixture's shares and median, exactly, in the first row."""
+    from .grid import BEST_NAMES, finals_spread
+    from .measures import SPREAD_EDGES, true_distance_bands, true_median_distance
+
+    edges = [f"{e:g}" for e in SPREAD_EDGES]
+    header = (["", "seeds", f"< {edges[0]} (HQ) %"] + [f"{a} to {b} %" for a, b in zip(edges, edges[1:])]
+              + [f"≥ {edges[-1]} %", "median distance", "centres missed (with a well)"])
+    rows = [["the true mixture", DASH] + [fmt(100 * b, ".1f") for b in true_distance_bands()]
+            + [fmt(true_median_distance(), ".3f"), DASH]]
+    for loss, s in finals_spread(runs).items():
+        rows.append([BEST_NAMES[loss], f"{s['n']}"] + [pm(m, e, ".1f", 100) for m, e in s["bands"]]
+                    + [pm(*s["median"], ".3f"), f"{s['missed']} ({s['wells_at_missed']})"])
+    return Table(header, rows)
+
+
 def ladder_down_table(runs, early_epoch=40):
     """The ladder down (run set `ladder-down`), one row per rung: what it puts back of the post's
     choices, mean ± standard error over its seeds of modes and high-quality share at the last
