@@ -409,3 +409,14 @@ def test_the_distance_figure_rises_to_every_sample_and_draws_the_true_mixture():
     for label, distance in (("close", 0.01 * math.sqrt(2)), ("far", 0.5 * math.sqrt(2))):
         r, share = lines[label].get_data()
         assert share[r < distance].max() == 0 and share[r >= distance].min() == 100  # the diverged run left out
+
+
+def test_the_hq_course_is_the_mean_over_each_groups_seeds_diverged_ones_ignored():
+    def run(values):
+        return SimpleNamespace(metrics=[{"epoch": e, "hq_fraction": v} for e, v in zip((0, 20, 40), values)])
+
+    groups = {"a": [run([0.1, 0.2, 0.3]), run([0.3, 0.4, np.nan])], "b": [run([0.5, 0.5, 0.5])]}
+    lines = figures.plot_hq_course(groups).axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["a", "b"]
+    assert lines[0].get_xdata().tolist() == [0, 20, 40]
+    assert lines[0].get_ydata() == pytest.approx([20.0, 30.0, 30.0])

@@ -56,6 +56,27 @@ def test_the_ladder_finding_names_the_change_whose_critic_radiates():
            "readings)." in grid.ladder_finding(runs)
 
 
+def test_the_ladder_says_which_rungs_were_still_moving_between_its_middle_and_last_snapshots():
+    def seeds(rung, middle, last, d_grid=PLANE):
+        runs = five_seeds(rung, last, d_grid=d_grid)
+        for s, run in enumerate(runs):
+            run.metrics.insert(0, {"epoch": 100, "modes": 20, "hq_fraction": middle + 0.001 * s})
+        return runs
+
+    runs = seeds("post", 0.02, 0.025) + seeds("relu", 0.02, 0.05, d_grid=SPOKES)
+    runs.append(ladder_run("relu", 0.9, seed=5, status="failed"))  # a diverged seed is left out
+    assert grid.hq_at(runs[0], 100) == 0.02 and math.isnan(grid.hq_at(runs[0], 40))
+    assert list(grid.ladder_settling(runs)) == ["relu"]  # the post's 0.5 points are under the threshold
+    assert grid.ladder_settling(runs)["relu"][0] == pytest.approx(0.028)
+    text = grid.ladder_settling_sentence(runs)
+    assert text.startswith("From epoch 100 to 199 the high-quality share of every rung moves by less than one "
+                           "percentage point, except ReLU instead of ELU (+2.8 ± 0.1 points): still moving")
+    assert "ReLU instead of ELU also changes the shape of $D$" in text
+    table = tables.ladder_table(runs)
+    assert table.rows[1][:4] == ["ReLU instead of ELU", "20.0 ± 0.0", "5.0 ± 0.0", "2.2"]
+    assert table.rows[1][-1] == "5 of 6" and table.rows[0][-1] == "0 of 5"
+
+
 def screen_run(candidate, modes, hq, kl=0.5, seed=0, status="completed", wall=600.0, size=6, epochs=100):
     config = SimpleNamespace(case=f"best-{candidate}", seed=seed, epochs=epochs)
     return SimpleNamespace(config=config, status=status, provenance={"wall_time_s": wall, "stack_size": size},

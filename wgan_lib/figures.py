@@ -395,6 +395,22 @@ def plot_fraction_at_clip(runs):
 
 
 @styled
+def plot_hq_course(groups):
+    """The high-quality share over training, mean over the runs of each group (NaN for a diverged
+    run ignored); more than ten groups go on in dashed lines. `groups`: {label: runs}."""
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 4.2))
+    for k, (label, runs) in enumerate(groups.items()):
+        epochs = [m["epoch"] for m in runs[0].metrics]
+        values = np.nanmean([[m.get("hq_fraction", np.nan) for m in r.metrics] for r in runs], axis=0)
+        ax.plot(epochs, 100 * values, marker="o", ms=3, color=f"C{k % 10}", ls="-" if k < 10 else "--", label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("high-quality samples (%)")
+    ax.legend(ncol=2, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+@styled
 def plot_distance_to_centres(groups):
     """The share of samples within each distance of their nearest centre (log scale), pooled over
     the runs of each group at their last snapshot, beside the true mixture's; dotted lines at the

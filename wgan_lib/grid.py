@@ -144,6 +144,54 @@ def ladder_finding(runs):
     return text + "; no single change meets the bar of 20 modes with half the samples near a centre." + picture
 
 
+def ladder_rungs(runs):
+    """The run set `ladder` by rung: {rung: its runs}, in the order of `LADDER_RUNGS`."""
+    from .runsets import LADDER_RUNGS
+
+    return {rung: [r for r in runs if r.config.case == f"ladder-{rung}"] for rung in LADDER_RUNGS}
+
+
+def hq_at(run, epoch):
+    """A run's high-quality share at the snapshot of `epoch` (NaN for a diverged run or no such snapshot)."""
+    if run.status != "completed":
+        return math.nan
+    return next((m["hq_fraction"] for m in run.metrics if m["epoch"] == epoch), math.nan)
+
+
+def ladder_settling(runs, threshold=0.01):
+    """{rung: (mean, standard error)} over its seeds of the change in the high-quality share from
+    the ladder's middle snapshot to its last, for the rungs whose mean moves by `threshold` (a
+    percentage point) or more: the rungs whose numbers had not settled."""
+    from .runsets import LADDER_EPOCHS
+    from .summary import mean_and_error
+
+    last, middle = LADDER_EPOCHS - 1, LADDER_EPOCHS // 2
+    moved = {rung: mean_and_error([hq_at(r, last) - hq_at(r, middle) for r in members])
+             for rung, members in ladder_rungs(runs).items() if members}
+    return {rung: change for rung, change in moved.items() if abs(change[0]) >= threshold}
+
+
+def ladder_settling_sentence(runs):
+    """Whether the ladder's numbers had settled (`ladder_settling`) and which rungs make D radiate
+    (`ladder_radiating`), in words, for the grid chapter under the ladder's table."""
+    from .runsets import LADDER_EPOCHS, LADDER_RUNGS
+
+    last, middle = LADDER_EPOCHS - 1, LADDER_EPOCHS // 2
+    unsettled, radiating = ladder_settling(runs), ladder_radiating(runs)
+    text = f"From epoch {middle} to {last} the high-quality share of every rung moves by less than one percentage point"
+    if unsettled:
+        text += (", except " + ", ".join(f"{LADDER_RUNGS[rung][0]} ({100 * d[0]:+.1f} ± {100 * d[1]:.1f} points)"
+                                        for rung, d in unsettled.items())
+                 + f": still moving at {LADDER_EPOCHS} epochs, so its row says where it had got to, not where it ends")
+    text += "."
+    if radiating:
+        words = " and ".join(LADDER_RUNGS[rung][0] for rung in radiating)
+        text += (f" {words[0].upper() + words[1:]} also changes the shape of $D$: its contour lines radiate from the "
+                 "centre in most seeds, the picture the post drew of its successful critic, which the post's ELU "
+                 "networks at clip 0.1 do not draw in our runs (chapter {doc}`success`).")
+    return text
+
+
 # ------------------------------------------------------------- each discriminator at its best
 def best_score(metrics):
     """The score of docs/grid-best.md: (modes / 25) x high-quality share; 1 for every mode covered with

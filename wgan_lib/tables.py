@@ -443,6 +443,29 @@ def finals_critic_table(runs):
                   "centres with a well at the last snapshot"], rows)
 
 
+def ladder_table(runs):
+    """The run set `ladder`, one row per rung: mean ± standard error over its seeds at the last
+    snapshot of modes, high-quality share and reverse KL, the share at the middle snapshot (has it
+    settled?), and how many seeds' D radiates (`claims.radiates`, both readings)."""
+    from .claims import radiates
+    from .grid import hq_at, ladder_rungs, ladder_summary
+    from .runsets import LADDER_EPOCHS, LADDER_RUNGS
+    from .summary import mean_and_error
+
+    middle, summary, rows = LADDER_EPOCHS // 2, ladder_summary(runs), []
+    for rung, members in ladder_rungs(runs).items():
+        if not members:
+            continue
+        row = summary[rung]
+        rows.append([LADDER_RUNGS[rung][0], pm(row["modes"], row["modes_se"], ".1f"),
+                     pm(row["hq_fraction"], row["hq_fraction_se"], ".1f", 100),
+                     fmt(100 * mean_and_error([hq_at(r, middle) for r in members])[0], ".1f"),
+                     pm(row["reverse_kl"], row["reverse_kl_se"], ".2f"),
+                     f"{sum(radiates(r) for r in members)} of {len(members)}"])
+    return Table(["the post's success with", "modes", "HQ %", f"HQ % at epoch {middle}", "reverse KL", "D radiates"],
+                 rows)
+
+
 def finals_spread_table(runs):
     """Where each discriminator's final samples fall at the last snapshot (`grid.finals_spread`):
     mean ± standard error over its seeds of the shares in each band of distance to the nearest
