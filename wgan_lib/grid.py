@@ -72,6 +72,42 @@ def finding_sentences(sets, see=""):
     return found
 
 
+def grid_answer(ladder, sets):
+    """What it takes to learn the grid, in one sentence (the findings' lead): whether one change to
+    the post's settings is enough (the run set `ladder`), which discriminator comes closest at its
+    best (the finals `best` once all in, else the screen) and whether it meets its goal, and, once
+    the ladder down is in, which of the post's choices costs most (`finding_sets` gives `sets`)."""
+    from .runsets import LADDER_RUNGS, POST_CHOICES
+    from .summary import summarise
+
+    summary = ladder_summary(ladder)
+    meeting = [rung for rung, row in summary.items() if row["success_rate"] > 0.5]
+    text = ("no single change to the post's settings learns the grid" if not meeting else
+            "of single changes to the post's settings, " + " and ".join(LADDER_RUNGS[r][0] for r in meeting)
+            + " meets the bar in most seeds")
+    runs = sets.get("best", sets.get("best-screen"))
+    key = (lambda r: r.config.loss) if "best" in sets else best_candidate_of
+    if "best-screen" in sets:
+        runs = [r for r in runs if best_candidate_of(r) in best_choice(runs).values()]
+    rows = summarise(runs, key=key)
+    scores = {k: np.mean(seed_scores([r for r in runs if key(r) == k])) for k in rows}
+    top = max(rows, key=lambda k: scores[k])
+    loss = next(r.config.loss for r in runs if key(r) == top)
+    numbers = f"{rows[top]['modes']:.1f} modes, {100 * rows[top]['hq_fraction']:.0f} % of its samples near a centre"
+    if "best" in sets:
+        missed = best_goal_missed(loss, rows[top])
+        text += (f"; at their best, within 30 minutes of one core a seed, {BEST_NAMES[loss]} does best ({numbers})"
+                 + ("" if missed is None else " and meets its goal" if not missed else ", short of its goal"))
+    else:
+        text += (f"; from the field's settings, {BEST_NAMES[loss]} does best in the screen ({numbers}; the ten-seed "
+                 "finals are still training)")
+    if "ladder-down" in sets:
+        named = ladder_down_named(ladder_down_drops(sets["ladder-down"]))
+        text += (f"; of the post's choices put back into its setting, {POST_CHOICES[named[0]][0]} costs most"
+                 + (f", then {POST_CHOICES[named[1]][0]}" if len(named) > 1 else ""))
+    return text[0].upper() + text[1:] + "."
+
+
 # ------------------------------------------------------------- what it takes to learn the grid
 def ladder_summary(runs):
     """The run set `ladder` by rung: {rung: `summary.summarise` row}, in the order of `LADDER_RUNGS`."""

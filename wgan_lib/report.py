@@ -26,10 +26,10 @@ class Findings:
 
 def load_findings(results=None, train_missing=True):
     """The findings from the stored runs (`results`: the results folder, default the project's): the
-    post's claims (`claims.findings`) and what it takes to learn the grid (`grid.ladder_finding`, then
-    `grid.finding_sentences`)."""
+    post's claims (`claims.findings`) and what it takes to learn the grid (`grid.grid_answer` in one
+    sentence, then `grid.ladder_finding` and `grid.finding_sentences`)."""
     from .claims import all_runs, evaluate, findings, larger_networks, setting_runs
-    from .grid import finding_sentences, finding_sets, ladder_finding
+    from .grid import finding_sentences, finding_sets, grid_answer, ladder_finding
     from .measures import uniform_mode_counts
     from .runsets import load
 
@@ -39,8 +39,9 @@ def load_findings(results=None, train_missing=True):
     _, uniform_hq = uniform_mode_counts(draws=1000, seed=0)
     bullets = findings(verdicts, all_runs(by_setting, post_only=True), float(uniform_hq.mean()), larger)
     grid_sets = finding_sets(results, train_missing=train_missing)
+    ladder = load("ladder", results, train_missing=train_missing)
     bullets.append("- **What it takes to learn the grid.** "
-                   + " ".join([ladder_finding(load("ladder", results, train_missing=train_missing)),
+                   + " ".join([grid_answer(ladder, grid_sets), ladder_finding(ladder),
                                *finding_sentences(grid_sets).values()]))
     return Findings(by_setting, verdicts, larger, bullets, list(grid_sets))
 
