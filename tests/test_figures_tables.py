@@ -420,3 +420,12 @@ def test_the_hq_course_is_the_mean_over_each_groups_seeds_diverged_ones_ignored(
     assert [line.get_label() for line in lines] == ["a", "b"]
     assert lines[0].get_xdata().tolist() == [0, 20, 40]
     assert lines[0].get_ydata() == pytest.approx([20.0, 30.0, 30.0])
+
+
+def test_the_critic_range_figure_draws_a_flat_critic_on_the_line_labelled_zero():
+    run = SimpleNamespace(epoch_logs={"d_min": [0.0, 0.0, 1.0], "d_max": [1e-3, 1e-5, 1.0]})
+    fig = figures.plot_critic_range([run], ["seed 0"], floor=1e-9)
+    (line,) = fig.axes[0].get_lines()
+    assert line.get_ydata().tolist() == [1e-3, 1e-5, 1e-9]
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[0] == "0" and fig.axes[0].get_yticks()[0] == 1e-9

@@ -274,6 +274,7 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
     monkeypatch.setattr(grid, "best_screen_sentence", lambda runs, see="": f"screen{see}.")
     monkeypatch.setattr(grid, "best_final_sentence", lambda runs, see="": f"finals of {len(runs)}{see}.")
     monkeypatch.setattr(grid, "ladder_down_reading", lambda runs: f"down of {len(runs)}.")
+    monkeypatch.setattr(grid, "best_miss_sentence", lambda runs: f"why of {len(runs)}.")
     planned = {name: len(runsets.get_run_set(name).configs) for name in stored}
     assert grid.finding_sets() == {"best-screen": ["screen"]}
     assert grid.finding_sentences(grid.finding_sets(), see=" (s)") == {"Each discriminator at its best": "screen (s)."}
@@ -282,11 +283,11 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
     stored["best"] = ["run"] * planned["best"]
     assert list(grid.finding_sets()) == ["best"]
     assert grid.finding_sentences(grid.finding_sets(), see=" (s)") == \
-        {"Each discriminator at its best": f"finals of {planned['best']} (s)."}
+        {"Each discriminator at its best": f"finals of {planned['best']} (s). why of {planned['best']}."}
     stored["ladder-down"] = ["run"] * planned["ladder-down"]
     assert list(grid.finding_sets()) == ["best", "ladder-down"]
     assert list(grid.finding_sentences(grid.finding_sets()).values()) == \
-        [f"finals of {planned['best']}.", f"down of {planned['ladder-down']}."]
+        [f"finals of {planned['best']}. why of {planned['best']}.", f"down of {planned['ladder-down']}."]
     stored["best"] = stored["ladder-down"] = None  # runs passed in are used, not loaded again
     assert list(grid.finding_sets(finals=["run"] * planned["best"], down=[])) == ["best"]
 
@@ -390,3 +391,64 @@ def test_the_grids_answer_in_one_sentence_grows_with_the_run_sets_that_are_in():
                     "best, within 30 minutes of one core a seed, WGAN-GP does best (22.0 modes, 60 % of its samples "
                     "near a centre), short of its goal; of the post's choices put back into its setting, ELU instead "
                     "of ReLU costs most.")
+
+
+def _fate_run(loss, seed, ranges, outside=0.0):
+    """A made-up final run: D's range over the plotted square each epoch, and a share of its last samples
+    outside the square."""
+    inside = np.zeros((100, 2))
+    samples = np.concatenate([np.full((round(100 * outside), 2), 50.0), inside[round(100 * outside):]])
+    return SimpleNamespace(config=SimpleNamespace(loss=loss, seed=seed, plot_extent=6.0, epochs=len(ranges), case=""),
+                           status="completed", epoch_logs={"d_min": [0.0] * len(ranges), "d_max": list(ranges)},
+                           samples=[samples],
+                           metrics=[{"epoch": len(ranges) - 1, "modes": 5, "hq_fraction": 0.02, "reverse_kl": 1.0,
+                                     "w1": 1.0}])
+
+
+def test_a_critic_is_flat_from_the_epoch_its_range_is_zero_to_the_end():
+    assert grid.critic_flat_from(_fate_run("wgan", 0, [1e-3, 1e-5, 0.0, 0.0])) == 2
+    assert grid.critic_flat_from(_fate_run("wgan", 0, [1e-3, 0.0, 1e-6, 0.0])) == 3  # flat for good only from 3
+    assert grid.critic_flat_from(_fate_run("wgan", 0, [0.0, 0.0])) == 0
+    assert grid.critic_flat_from(_fate_run("wgan", 0, [0.0, 1e-9])) is None  # alive again at the end
+    assert grid.left_the_square(_fate_run("wgan", 0, [1.0], outside=0.6))
+    assert not grid.left_the_square(_fate_run("wgan", 0, [1.0], outside=0.5))
+
+
+def test_what_became_of_the_finals_is_said_for_a_discriminator_that_misses_its_goal():
+    runs = [_fate_run("wgan", s, [1e-3] * 5 if s < 6 else [1e-3] * (s - 4) + [0.0] * (9 - s), outside=0.9 * (s < 2))
+            for s in range(10)]
+    runs[8] = _fate_run("wgan", 8, [1e-3, 0, 0, 0, 0], outside=0.8)  # flat and gone
+    runs += [_fate_run("wgan-gp", s, [1.0] * 5) for s in range(10)]
+    fates = grid.finals_fates(runs)
+    assert fates["wgan"]["flat"] == {6: 2, 7: 3, 8: 1} and fates["wgan"]["left"] == [0, 1, 8]
+    assert grid.finals_fate_sentences(runs) == (
+        "In no seed did the WGAN-GP's critic go flat or its generator leave the plotted square. The clipped WGAN's "
+        "critic went flat in 3 of its 10 seeds: from an epoch between 1 and 3 on it takes one value over the whole "
+        "plotted square, so its generator gets no gradient and stops where it is; in 3 of the 10 seeds its generator "
+        "left the plotted square (more than half of the samples outside it at the last snapshot; 1 of these 3 seeds "
+        "also among those whose critic went flat).")
+    assert grid.finals_fate_sentences(runs[:9] + runs[10:]) == (  # nine clipped seeds: not judged yet
+        "In no seed did the WGAN-GP's critic go flat or its generator leave the plotted square.")
+
+
+def test_why_the_finals_miss_names_a_flat_critic_first_then_blur_or_samples_away_from_every_centre(monkeypatch):
+    def final(loss, seed):
+        config = SimpleNamespace(loss=loss, seed=seed, epochs=150, case=f"best-{loss}")
+        return SimpleNamespace(config=config, status="completed",
+                               metrics=[{"epoch": 149, "modes": 20, "hq_fraction": 0.5, "reverse_kl": 0.3, "w1": 1.0}])
+
+    runs = [final(loss, s) for loss in ("wgan-gp", "wgan", "standard") for s in range(10)]
+    fates = {"wgan-gp": {"flat": {}, "left": [], "n": 10}, "wgan": {"flat": dict.fromkeys(range(6), 100), "left": [], "n": 10},
+             "standard": {"flat": {}, "left": [], "n": 10}}
+    spread = {loss: {"bands": [(0.5, 0.0), (0.4, 0.0), (0.1, 0.0), (0.0, 0.0)], "median": (0.118, 0.0)} for loss in fates}
+    monkeypatch.setattr(grid, "finals_fates", lambda runs: fates)
+    monkeypatch.setattr(grid, "finals_spread", lambda runs: spread)
+    assert grid.best_miss_sentence(runs) == (
+        "Why they miss, as measured: the WGAN-GP's samples sit about 2.0 times as far from their centres as true "
+        "samples, a blur around the modes it finds; the clipped WGAN's critic went flat in 6 of its 10 seeds, leaving "
+        "its generator no gradient.")  # the standard GAN has no goal to miss
+    fates["wgan"]["flat"] = dict.fromkeys(range(5), 100)  # half the seeds: not most
+    spread["wgan"]["bands"] = [(0.5, 0.0), (0.1, 0.0), (0.3, 0.0), (0.1, 0.0)]
+    assert grid.best_miss_sentence(runs).endswith("; most of the clipped WGAN's samples that miss lie away from every "
+                                                  "centre.")
+    assert grid.best_miss_sentence(runs[:9]) == ""  # nine WGAN-GP seeds, no clipped ones: nothing judged

@@ -27,13 +27,16 @@ EXPECTED_IMAGES = {
 
 def expected_images(name):
     """EXPECTED_IMAGES, with the grid chapter's figures of the run sets it reports while they train:
-    the finals' three (samples, critics, distances to the centres) once any final run is stored, the
-    ladder down's once every run of it is."""
+    the finals' three (samples, critics, distances to the centres) once any final run is stored, one
+    more for each discriminator with a flat critic among them, the ladder down's once every run of it
+    is."""
     if name != "grid":
         return EXPECTED_IMAGES[name]
+    from wgan_lib.grid import finals_fates
     from wgan_lib.runsets import is_complete, load_stored
 
-    return (EXPECTED_IMAGES[name] + 3 * bool(load_stored("best"))
+    finals = load_stored("best")
+    return (EXPECTED_IMAGES[name] + 3 * bool(finals) + sum(bool(f["flat"]) for f in finals_fates(finals).values())
             + is_complete("ladder-down", load_stored("ladder-down")))
 ANIMATIONS = {"success": 1, "clip_slider": 1}
 

@@ -241,6 +241,26 @@ def plot_d_range(runs, labels, post=None):
 
 
 @styled
+def plot_critic_range(runs, labels, floor=1e-9):
+    """D's range (max - min) over the plotted square at every epoch, on a log scale, one line a run;
+    a range of exactly 0 (a flat critic) is drawn on the bottom line, labelled 0."""
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.6))
+    for k, (run, label) in enumerate(zip(runs, labels)):
+        span = np.asarray(run.epoch_logs["d_max"]) - np.asarray(run.epoch_logs["d_min"])
+        ax.plot(np.maximum(span, floor), color=f"C{k % 10}", lw=1.2, label=label)
+    ax.set_yscale("log")
+    ax.set_ylim(floor / 2, None)
+    ticks = [t for t in ax.get_yticks() if t > floor * 5]
+    ax.set_yticks([floor] + ticks, ["0"] + [f"$10^{{{round(math.log10(t))}}}$" for t in ticks])
+    ax.set_ylim(floor / 2, None)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("range of D on the plane")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=min(5, len(runs)), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+@styled
 def plot_target(points, gmm, max_points=20000, zoom=(0.0, 0.0)):
     """The post's "Gaussian Mixture" figure: data points coloured by the fitted GMM component, with
     each component's mean (x) and 2-standard-deviation ellipse; a second panel magnifies `zoom`."""

@@ -65,8 +65,9 @@ def finding_sentences(sets, see=""):
     """Each discriminator at its best and why the post's settings fail, in words, from `finding_sets`:
     {heading: sentence}, the first from `best_final_sentence` or `best_screen_sentence`, the second
     (`ladder_down_reading`) only where the ladder down is in. `see` as in `best_screen_sentence`."""
-    found = {"Each discriminator at its best": best_final_sentence(sets["best"], see=see) if "best" in sets else
-             best_screen_sentence(sets["best-screen"], see=see)}
+    found = {"Each discriminator at its best": " ".join(filter(None, [best_final_sentence(sets["best"], see=see),
+                                                                       best_miss_sentence(sets["best"])]))
+             if "best" in sets else best_screen_sentence(sets["best-screen"], see=see)}
     if "ladder-down" in sets:
         found["Why the post's settings fail"] = ladder_down_reading(sets["ladder-down"])
     return found
@@ -596,6 +597,98 @@ def finals_spread_sentences(runs):
                         "at most of them its critic has a well, and its generator still does not go there."))
         found.append(text)
     return " ".join(found)
+
+
+def critic_flat_from(run):
+    """The epoch from which D takes one value over the whole plotted square to the end of the run
+    (its range there, logged every epoch, exactly 0: no unit of D alive on the plane, so no
+    gradient for G), or None when it never goes flat for good."""
+    flat = np.asarray(run.epoch_logs["d_max"]) == np.asarray(run.epoch_logs["d_min"])
+    if not len(flat) or not flat[-1]:
+        return None
+    alive = np.flatnonzero(~flat)
+    return int(alive[-1] + 1) if len(alive) else 0
+
+
+def left_the_square(run):
+    """Whether more than half of G's samples lie outside the plotted square at the last snapshot."""
+    return measures.drift(run.samples[-1], run.config.plot_extent)["outside"] > 0.5
+
+
+def finals_fates(runs):
+    """{discriminator: {"flat": {seed: epoch its critic went flat for good}, "left": [seeds whose G
+    left the square], "n": seeds}} over each discriminator's completed final runs, in the order of
+    `runsets.BEST_FINAL` (`critic_flat_from`, `left_the_square`)."""
+    from .runsets import BEST_FINAL
+
+    found = {}
+    for loss in BEST_FINAL:
+        members = [r for r in runs if r.config.loss == loss and r.status == "completed"]
+        if members:
+            flat = {r.config.seed: critic_flat_from(r) for r in members}
+            found[loss] = {"flat": {seed: epoch for seed, epoch in flat.items() if epoch is not None},
+                           "left": [r.config.seed for r in members if left_the_square(r)], "n": len(members)}
+    return found
+
+
+def finals_fate_sentences(runs):
+    """For each discriminator whose finals are all in and that misses its goal, how many seeds' critics
+    went flat (`critic_flat_from`) and how many generators left the plotted square
+    (`left_the_square`), in words: a description of the finals, not a test (docs/grid-best.md)."""
+    from .summary import summarise
+
+    fates, rows = finals_fates(runs), summarise(runs, key=lambda r: r.config.loss)
+    found = []
+    for loss in best_complete(runs):
+        if not best_goal_missed(loss, rows[loss]) or loss not in fates:
+            continue
+        fate, name = fates[loss], BEST_NAMES[loss]
+        flat, left = fate["flat"], fate["left"]
+        if not flat and not left:
+            found.append(f"In no seed did the {name}'s critic go flat or its generator leave the plotted square.")
+            continue
+        parts = []
+        if flat:
+            epochs = sorted(flat.values())
+            when = f"epoch {epochs[0]}" if len(epochs) == 1 else f"an epoch between {epochs[0]} and {epochs[-1]}"
+            parts.append(f"the {name}'s critic went flat in {len(flat)} of its {fate['n']} seeds: from {when} on it "
+                         "takes one value over the whole plotted square, so its generator gets no gradient and stops "
+                         "where it is")
+        if left:
+            both = len(set(left) & set(flat))
+            parts.append(f"in {len(left)} of the {fate['n']} seeds {'its' if flat else f'the {name}'} generator left the "
+                         "plotted square (more than half of the samples outside it at the last snapshot"
+                         + (f"; {both} of these {len(left)} seeds also among those whose critic went flat" if both else "")
+                         + ")")
+        text = "; ".join(parts)
+        found.append(text[0].upper() + text[1:] + ".")
+    return " ".join(found)
+
+
+def best_miss_sentence(runs):
+    """Why each discriminator that misses its goal misses it, in one sentence for the findings, from
+    the finals' descriptions: a critic that went flat in most seeds (`finals_fates`), else samples
+    mostly blurred around the centres or mostly away from them (`finals_spread`); "" when none
+    misses."""
+    from .summary import summarise
+
+    rows, parts = summarise(runs, key=lambda r: r.config.loss), []
+    missing = [loss for loss in best_complete(runs) if best_goal_missed(loss, rows[loss])]
+    fates, spread = (finals_fates(runs), finals_spread(runs)) if missing else ({}, {})
+    for loss in missing:
+        if loss not in fates:
+            continue
+        name, fate, bands = BEST_NAMES[loss], fates[loss], spread[loss]["bands"]
+        if 2 * len(fate["flat"]) > fate["n"]:
+            parts.append(f"the {name}'s critic went flat in {len(fate['flat'])} of its {fate['n']} seeds, leaving its "
+                         "generator no gradient")
+        elif bands[1][0] > 1.0 - bands[0][0] - bands[1][0]:
+            ratio = spread[loss]["median"][0] / measures.true_median_distance()
+            parts.append(f"the {name}'s samples sit about {ratio:.1f} times as far from their centres as true samples, "
+                         "a blur around the modes it finds")
+        else:
+            parts.append(f"most of the {name}'s samples that miss lie away from every centre")
+    return "" if not parts else "Why they miss, as measured: " + "; ".join(parts) + "."
 
 
 # ------------------------------------------------------------- the ladder down
