@@ -396,6 +396,11 @@ def best_goal_sentences(runs):
 BEST_NAMES = {"wgan": "clipped WGAN", "wgan-gp": "WGAN-GP", "standard": "standard GAN", "coulomb": "Coulomb GAN"}
 
 
+def the(loss):
+    """A discriminator's name as a sentence uses it: 'the clipped WGAN', 'the standard GAN', 'WGAN-GP'."""
+    return BEST_NAMES[loss] if loss == "wgan-gp" else f"the {BEST_NAMES[loss]}"
+
+
 def best_settings(config):
     """What a candidate of the best-of search sets beside the common base, in words."""
     parts = [f"lr {config.lr:.0e}".replace("e-0", "e-")]  # lr 1e-4, as the chapters write it
@@ -495,7 +500,7 @@ def finals_critic_reading(runs):
     pull, error = clipped["pull"]
     gaps = {d: (c["pull"][0] - pull, math.hypot(c["pull"][1], error)) for d, c in critics.items() if d != "wgan"}
     short = [d for d, (gap, gap_error) in gaps.items() if not gap > 2 * gap_error]
-    others = ", ".join(f"the {BEST_NAMES[d]}'s {critics[d]['pull'][0]:.2f}" for d in gaps)
+    others = ", ".join(f"{the(d)}'s {critics[d]['pull'][0]:.2f}" for d in gaps)
     said = (f"Over its {clipped['n']} final seeds, the clipped critic points $G$'s loose samples at their centre "
             f"with a mean cosine of {pull:.2f} ± {error:.2f} from epoch {PULL_FROM_EPOCH} on ({others}), and has "
             f"wells at {clipped['wells'][0]:.1f} of the 25 centres at its last snapshot. ")
@@ -503,7 +508,7 @@ def finals_critic_reading(runs):
         return said + ("Its pull is below every other discriminator's by more than twice the error of the "
                        "difference: the screen's reading holds on the finals; the clipped critic leans towards "
                        "the centres without pointing at them.")
-    return said + ("Its pull is not below the " + " and the ".join(BEST_NAMES[d] for d in short)
+    return said + ("Its pull is not below " + " and ".join(the(d) for d in short)
                    + "'s by more than twice the error of the difference: the screen's reading does not hold on "
                    "the finals, and the clipped WGAN's miss is not explained by its critic's slope alone.")
 
@@ -583,7 +588,7 @@ def finals_spread_sentences(runs):
         s = spread[loss]
         sharp, blurred = s["bands"][0][0], s["bands"][1][0]
         further = 1.0 - sharp - blurred
-        text = (f"Of the {BEST_NAMES[loss]}'s samples, {100 * sharp:.0f} % are of high quality, {100 * blurred:.0f} % lie "
+        text = (f"Of {the(loss)}'s samples, {100 * sharp:.0f} % are of high quality, {100 * blurred:.0f} % lie "
                 f"just outside (0.15 to 0.3 from a centre) and {100 * further:.0f} % further out")
         if blurred > further:
             text += (f": the share it lacks is mostly blur, its samples about {s['median'][0] / true_median:.1f} times as far "
@@ -642,21 +647,22 @@ def finals_fate_sentences(runs):
     for loss in best_complete(runs):
         if not best_goal_missed(loss, rows[loss]) or loss not in fates:
             continue
-        fate, name = fates[loss], BEST_NAMES[loss]
+        fate, name = fates[loss], the(loss)
         flat, left = fate["flat"], fate["left"]
         if not flat and not left:
-            found.append(f"In no seed did the {name}'s critic go flat or its generator leave the plotted square.")
+            found.append(f"In no seed did {name}'s critic go flat or its generator leave the plotted square.")
             continue
         parts = []
         if flat:
             epochs = sorted(flat.values())
             when = f"epoch {epochs[0]}" if len(epochs) == 1 else f"an epoch between {epochs[0]} and {epochs[-1]}"
-            parts.append(f"the {name}'s critic went flat in {len(flat)} of its {fate['n']} seeds: from {when} on it "
+            parts.append(f"{name}'s critic went flat in {len(flat)} of its {fate['n']} seeds: from {when} on it "
                          "takes one value over the whole plotted square, so its generator gets no gradient and stops "
                          "where it is")
         if left:
             both = len(set(left) & set(flat))
-            parts.append(f"in {len(left)} of the {fate['n']} seeds {'its' if flat else f'the {name}'} generator left the "
+            whose = "its" if flat else f"{name}'s"
+            parts.append(f"in {len(left)} of the {fate['n']} seeds {whose} generator left the "
                          "plotted square (more than half of the samples outside it at the last snapshot"
                          + (f"; {both} of these {len(left)} seeds also among those whose critic went flat" if both else "")
                          + ")")
@@ -678,16 +684,16 @@ def best_miss_sentence(runs):
     for loss in missing:
         if loss not in fates:
             continue
-        name, fate, bands = BEST_NAMES[loss], fates[loss], spread[loss]["bands"]
+        name, fate, bands = the(loss), fates[loss], spread[loss]["bands"]
         if 2 * len(fate["flat"]) > fate["n"]:
-            parts.append(f"the {name}'s critic went flat in {len(fate['flat'])} of its {fate['n']} seeds, leaving its "
+            parts.append(f"{name}'s critic went flat in {len(fate['flat'])} of its {fate['n']} seeds, leaving its "
                          "generator no gradient")
         elif bands[1][0] > 1.0 - bands[0][0] - bands[1][0]:
             ratio = spread[loss]["median"][0] / measures.true_median_distance()
-            parts.append(f"the {name}'s samples sit about {ratio:.1f} times as far from their centres as true samples, "
+            parts.append(f"{name}'s samples sit about {ratio:.1f} times as far from their centres as true samples, "
                          "a blur around the modes it finds")
         else:
-            parts.append(f"most of the {name}'s samples that miss lie away from every centre")
+            parts.append(f"most of {name}'s samples that miss lie away from every centre")
     return "" if not parts else "Why they miss, as measured: " + "; ".join(parts) + "."
 
 
