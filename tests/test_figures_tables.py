@@ -290,7 +290,7 @@ def test_best_table_gives_means_errors_the_early_share_and_the_goal():
     assert rows["clipped WGAN"]["goal"] == "missed: modes, HQ"
     from wgan_lib import grid
     assert grid.best_goal_sentences(runs) == (
-        "WGAN-GP meets its goal. Clipped WGAN misses its goal: 20 modes where it needs at least 24; 50 % near a "
+        "WGAN-GP meets its goal. The clipped WGAN misses its goal: 20 modes where it needs at least 24; 50 % near a "
         "centre where it needs at least 80 %. Its means at epochs 50, 100 and 149: 20.0, 20.0 and 20.0 modes, 50, 25 "
         "and 50 % near a centre.")
     assert grid.best_goal_sentences(runs[:5]) == ""  # five seeds: no goal judged

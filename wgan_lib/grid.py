@@ -380,7 +380,7 @@ def best_goal_sentences(runs):
         missed = best_goal_missed(loss, rows[loss])
         if missed is None:
             continue
-        name = BEST_NAMES[loss][0].upper() + BEST_NAMES[loss][1:]
+        name = the(loss)[0].upper() + the(loss)[1:]
         if not missed:
             found.append(f"{name} meets its goal.")
             continue
