@@ -317,7 +317,7 @@ def test_a_final_critics_pull_is_its_mean_from_epoch_50_on_and_its_wells_are_at_
     assert table.rows == [["clipped WGAN", "2 (1 diverged, left out)", "0.30 ± 0.10", "5.0 ± 1.0"]]
 
 
-def test_the_screens_reading_of_the_clipped_wgan_is_judged_on_all_final_runs(made_up_measures):
+def test_the_screens_reading_of_the_clipped_wgan_is_judged_on_all_final_runs(made_up_measures, monkeypatch):
     def finals(clipped_pull, standard_pull, seeds=range(10)):
         pulls = {"wgan": clipped_pull, "wgan-gp": 0.8, "standard": standard_pull, "coulomb": 0.5}
         return [_final_critic(loss, s, [0, p + 0.01 * (s % 2), p - 0.01 * (s % 2)], 10)
@@ -331,6 +331,17 @@ def test_the_screens_reading_of_the_clipped_wgan_is_judged_on_all_final_runs(mad
     diverged = [r if r.config.loss != "wgan" else _final_critic("wgan", r.config.seed, [], 0, status="diverged")
                 for r in finals(0.2, 0.7)]
     assert "no critic left to measure" in grid.finals_critic_reading(diverged)
+    # the same judgement as a yes or no, and as the end of the screen's sentence
+    assert [grid.finals_critic_reading_holds(runs) for runs in (finals(0.2, 0.7, seeds=range(9)), finals(0.2, 0.7),
+                                                                 finals(0.5, 0.7), diverged)] == [None, True, False, None]
+    assert "what will show whether it lasts" in grid.finals_critic_outcome(finals(0.2, 0.7, seeds=range(9)))
+    assert grid.finals_critic_outcome(finals(0.2, 0.7)).endswith("bear this reading out.")
+    monkeypatch.setattr(grid, "finals_fates", lambda runs: {"wgan": {"flat": dict.fromkeys(range(6), 90), "n": 10}})
+    assert grid.finals_critic_outcome(finals(0.5, 0.7)).endswith(
+        "do not bear this reading out: there the clipped critic pulls no less straight than the Coulomb GAN's, and in "
+        "6 of its 10 seeds it dies.")
+    monkeypatch.setattr(grid, "finals_fates", lambda runs: {"wgan": {"flat": dict.fromkeys(range(5), 90), "n": 10}})
+    assert grid.finals_critic_outcome(finals(0.5, 0.7)).endswith("than the Coulomb GAN's.")
 
 
 def _spread_run(loss, seed, hq, status="completed"):

@@ -484,6 +484,41 @@ def finals_critics(runs):
     return found
 
 
+def _pull_not_below(critics):
+    """The discriminators whose mean pull the clipped critic's is not below by more than twice the
+    standard error of the difference (`finals_critics`)."""
+    pull, error = critics["wgan"]["pull"]
+    return [d for d, c in critics.items() if d != "wgan" and not c["pull"][0] - pull > 2 * math.hypot(c["pull"][1], error)]
+
+
+def finals_critic_reading_holds(runs):
+    """Whether the screen's reading of the clipped WGAN's miss holds on the finals (docs/grid-best.md):
+    None until every final run is in and some clipped seed is left to measure."""
+    from .runsets import BEST_FINAL
+
+    if best_complete(runs) != list(BEST_FINAL):
+        return None
+    critics = finals_critics(runs)
+    return None if critics["wgan"]["n"] == 0 else not _pull_not_below(critics)
+
+
+def finals_critic_outcome(runs):
+    """What the finals say of the screen's reading of the clipped WGAN, as the end of a sentence for
+    the screen's section: not judged yet, borne out, or not (against which discriminators, and
+    whether the clipped critic went flat in most seeds, `finals_fates`)."""
+    holds = finals_critic_reading_holds(runs)
+    if holds is None:
+        return ("the protocol's final runs (ten seeds each, the run set `best`, below) are what will show whether "
+                "it lasts.")
+    if holds:
+        return "the protocol's final runs (ten seeds each, below) bear this reading out."
+    fate = finals_fates(runs)["wgan"]
+    return ("the protocol's final runs (ten seeds each, below) do not bear this reading out: there the clipped critic "
+            "pulls no less straight than " + " and ".join(the(d) for d in _pull_not_below(finals_critics(runs)))
+            + "'s" + (f", and in {len(fate['flat'])} of its {fate['n']} seeds it dies" if 2 * len(fate["flat"]) > fate["n"]
+                      else "") + ".")
+
+
 def finals_critic_reading(runs):
     """Whether the screen's reading of the clipped WGAN's miss holds on the finals (docs/grid-best.md),
     in words: judged only with every final run in (`best_complete`); the clipped critic's mean pull
@@ -498,8 +533,8 @@ def finals_critic_reading(runs):
     if clipped["n"] == 0:
         return "Every seed of the clipped WGAN's finals diverged: there is no critic left to measure."
     pull, error = clipped["pull"]
-    gaps = {d: (c["pull"][0] - pull, math.hypot(c["pull"][1], error)) for d, c in critics.items() if d != "wgan"}
-    short = [d for d, (gap, gap_error) in gaps.items() if not gap > 2 * gap_error]
+    gaps = [d for d in critics if d != "wgan"]
+    short = _pull_not_below(critics)
     others = ", ".join(f"{the(d)}'s {critics[d]['pull'][0]:.2f}" for d in gaps)
     said = (f"Over its {clipped['n']} final seeds, the clipped critic points $G$'s loose samples at their centre "
             f"with a mean cosine of {pull:.2f} ± {error:.2f} from epoch {PULL_FROM_EPOCH} on ({others}), and has "
