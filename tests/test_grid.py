@@ -455,7 +455,7 @@ def test_why_the_finals_miss_names_a_flat_critic_first_then_blur_or_samples_away
     monkeypatch.setattr(grid, "finals_fates", lambda runs: fates)
     monkeypatch.setattr(grid, "finals_spread", lambda runs: spread)
     assert grid.best_miss_sentence(runs) == (
-        "Why they miss, as measured: WGAN-GP's samples sit about 2.0 times as far from their centres as true "
+        "Why the goals are missed, as measured: WGAN-GP's samples sit about 2.0 times as far from their centres as true "
         "samples, a blur around the modes it finds; the clipped WGAN's critic went flat in 6 of its 10 seeds, leaving "
         "its generator no gradient.")  # the standard GAN has no goal to miss
     fates["wgan"]["flat"] = dict.fromkeys(range(5), 100)  # half the seeds: not most
@@ -463,6 +463,7 @@ def test_why_the_finals_miss_names_a_flat_critic_first_then_blur_or_samples_away
     assert grid.best_miss_sentence(runs).endswith("; most of the clipped WGAN's samples that miss lie away from every "
                                                   "centre.")
     assert grid.best_miss_sentence(runs[:9]) == ""  # nine WGAN-GP seeds, no clipped ones: nothing judged
+    assert grid.best_miss_sentence(runs[:10]).startswith("Why the goal is missed, as measured: WGAN-GP's samples")
 
 
 def test_a_generator_that_left_the_square_is_said_without_a_flat_critic():

@@ -729,7 +729,9 @@ def best_miss_sentence(runs):
                          "a blur around the modes it finds")
         else:
             parts.append(f"most of {name}'s samples that miss lie away from every centre")
-    return "" if not parts else "Why they miss, as measured: " + "; ".join(parts) + "."
+    if not parts:
+        return ""
+    return f"Why {'the goals are' if len(parts) > 1 else 'the goal is'} missed, as measured: " + "; ".join(parts) + "."
 
 
 # ------------------------------------------------------------- the ladder down

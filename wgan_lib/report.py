@@ -26,10 +26,11 @@ class Findings:
 
 def load_findings(results=None, train_missing=True):
     """The findings from the stored runs (`results`: the results folder, default the project's): the
-    post's claims (`claims.findings`) and what it takes to learn the grid (`grid.grid_answer` in one
-    sentence, then `grid.ladder_finding` and `grid.finding_sentences`)."""
+    post's claims (`claims.findings`) and what it takes to learn the grid in one sentence
+    (`grid.grid_answer`), with why the finals miss their goals (`grid.best_miss_sentence`) once they
+    are all in; the grid chapter opens with the details (`grid.ladder_finding`, `finding_sentences`)."""
     from .claims import all_runs, evaluate, findings, larger_networks, setting_runs
-    from .grid import finding_sentences, finding_sets, grid_answer, ladder_finding
+    from .grid import best_miss_sentence, finding_sets, grid_answer
     from .measures import uniform_mode_counts
     from .runsets import load
 
@@ -40,9 +41,10 @@ def load_findings(results=None, train_missing=True):
     bullets = findings(verdicts, all_runs(by_setting, post_only=True), float(uniform_hq.mean()), larger)
     grid_sets = finding_sets(results, train_missing=train_missing)
     ladder = load("ladder", results, train_missing=train_missing)
-    bullets.append("- **What it takes to learn the grid.** "
-                   + " ".join([grid_answer(ladder, grid_sets), ladder_finding(ladder),
-                               *finding_sentences(grid_sets).values()]))
+    why = best_miss_sentence(grid_sets["best"]) if "best" in grid_sets else ""
+    bullets.append("- **What it takes to learn the grid.** " + " ".join(filter(None, [grid_answer(ladder, grid_sets), why]))
+                   + " The book's chapter *What it takes to learn the grid* gives the ladder, the search, the finals "
+                   "and their numbers.")
     return Findings(by_setting, verdicts, larger, bullets, list(grid_sets))
 
 
