@@ -288,12 +288,12 @@ def test_best_table_gives_means_errors_the_early_share_and_the_goal():
     assert rows["standard GAN"]["goal"] == tables.DASH  # no goal was set
     assert rows["standard GAN"]["seeds"] == "2 of 10"
     assert rows["clipped WGAN"]["goal"] == "missed: modes, HQ"
-    from wgan_lib import grid
-    assert grid.best_goal_sentences(runs) == (
+    from wgan_lib import finals
+    assert finals.best_goal_sentences(runs) == (
         "WGAN-GP meets its goal. The clipped WGAN misses its goal: 20 modes where it needs at least 24; 50 % near a "
         "centre where it needs at least 80 %. Its means at epochs 50, 100 and 149: 20.0, 20.0 and 20.0 modes, 50, 25 "
         "and 50 % near a centre.")
-    assert grid.best_goal_sentences(runs[:5]) == ""  # five seeds: no goal judged
+    assert finals.best_goal_sentences(runs[:5]) == ""  # five seeds: no goal judged
     # a goal is judged on every seed only: five seeds that would meet it leave it open
     table = tables.best_table(runs[:5])
     assert [(r[table.header.index("seeds")], r[-1]) for r in table.rows] == [("5 of 10", "open until every seed is in")]

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from wgan_lib import grid, tables
+from wgan_lib import finals, grid, report, tables
 from wgan_lib.data import GRID_CENTERS
 from wgan_lib.runsets import best_config
 
@@ -119,16 +119,16 @@ def test_the_final_schedule_is_the_longest_within_the_budget_per_seed_in_steps_o
 
 def test_the_goals_are_met_only_when_every_part_is():
     pacgan4 = {"modes": 24.8, "hq_fraction": 0.936, "reverse_kl": 0.04}
-    assert len(grid.best_goal_missed("wgan-gp", pacgan4)) == 3  # equalling the best row does not beat it
-    assert grid.best_goal_missed("wgan-gp", {"modes": 24.9, "hq_fraction": 0.95, "reverse_kl": 0.03}) == []
-    assert grid.best_goal_missed("wgan-gp", {"modes": 25.0, "hq_fraction": 0.99, "reverse_kl": math.nan}) == \
+    assert len(finals.best_goal_missed("wgan-gp", pacgan4)) == 3  # equalling the best row does not beat it
+    assert finals.best_goal_missed("wgan-gp", {"modes": 24.9, "hq_fraction": 0.95, "reverse_kl": 0.03}) == []
+    assert finals.best_goal_missed("wgan-gp", {"modes": 25.0, "hq_fraction": 0.99, "reverse_kl": math.nan}) == \
         ["no reverse KL where it needs under 0.04"]
-    assert grid.best_goal_missed("wgan", {"modes": 24.0, "hq_fraction": 0.8, "reverse_kl": 1.0}) == []
-    assert grid.best_goal_missed("wgan", {"modes": 23.9, "hq_fraction": 0.9, "reverse_kl": 0.0}) == \
+    assert finals.best_goal_missed("wgan", {"modes": 24.0, "hq_fraction": 0.8, "reverse_kl": 1.0}) == []
+    assert finals.best_goal_missed("wgan", {"modes": 23.9, "hq_fraction": 0.9, "reverse_kl": 0.0}) == \
         ["23.9 modes where it needs at least 24"]
-    assert grid.best_goal_missed("wgan-gp", {"modes": 25.0, "hq_fraction": 0.9, "reverse_kl": 0.01}) == \
+    assert finals.best_goal_missed("wgan-gp", {"modes": 25.0, "hq_fraction": 0.9, "reverse_kl": 0.01}) == \
         ["90 % near a centre where it needs more than 93.6 %"]
-    assert grid.best_goal_missed("standard", pacgan4) is None
+    assert finals.best_goal_missed("standard", pacgan4) is None
 
 
 def test_the_screen_finding_orders_the_kept_candidates_and_counts_those_meeting_the_bar():
@@ -248,7 +248,7 @@ def test_the_finals_sentence_orders_by_score_and_says_which_goal_is_met():
     runs = [final("wgan", 20, 0.1, 0.5, s, 250) for s in range(10)]
     runs += [final("wgan-gp", 25, 0.95, 0.01, s, 150) for s in range(10)]
     runs += [final("standard", 17, 0.9, 1.0, s, 1200) for s in range(10)]
-    assert grid.best_final_sentence(runs) == (
+    assert finals.best_final_sentence(runs) == (
         "At their best from the field's settings, 10 seeds of at most 30 minutes of one core each: WGAN-GP 25.0 "
         "modes with 95 % of its samples near a centre after 150 epochs (beating its goal, PacGAN4's row); standard "
         "GAN 17.0 modes with 90 % of its samples near a centre after 1200 epochs; clipped WGAN 20.0 modes with 10 % "
@@ -261,8 +261,8 @@ def test_a_final_is_judged_only_with_every_seed_in():
 
     runs = [final("coulomb", s) for s in range(10)] + [final("standard", s) for s in range(10)]
     runs += [final("wgan", s) for s in range(9)] + [final("wgan-gp", s) for s in (0, 1, 2, 3, 4, 5, 6, 7, 8, 8)]
-    assert grid.best_complete(runs) == ["standard", "coulomb"]  # in the order of runsets.BEST_FINAL
-    assert grid.best_complete([]) == []
+    assert finals.best_complete(runs) == ["standard", "coulomb"]  # in the order of runsets.BEST_FINAL
+    assert finals.best_complete([]) == []
 
 
 def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_every_run_is_stored(monkeypatch):
@@ -272,24 +272,24 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
     monkeypatch.setattr(runsets, "load_stored", lambda name, results=None: stored[name])
     monkeypatch.setattr(runsets, "load", lambda name, results=None, train_missing=True: ["screen"])
     monkeypatch.setattr(grid, "best_screen_sentence", lambda runs, see="": f"screen{see}.")
-    monkeypatch.setattr(grid, "best_final_sentence", lambda runs, see="": f"finals of {len(runs)}{see}.")
+    monkeypatch.setattr(finals, "best_final_sentence", lambda runs, see="": f"finals of {len(runs)}{see}.")
     monkeypatch.setattr(grid, "ladder_down_reading", lambda runs: f"down of {len(runs)}.")
-    monkeypatch.setattr(grid, "best_miss_sentence", lambda runs: f"why of {len(runs)}.")
+    monkeypatch.setattr(finals, "best_miss_sentence", lambda runs: f"why of {len(runs)}.")
     planned = {name: len(runsets.get_run_set(name).configs) for name in stored}
-    assert grid.finding_sets() == {"best-screen": ["screen"]}
-    assert grid.finding_sentences(grid.finding_sets(), see=" (s)") == {"Each discriminator at its best": "screen (s)."}
+    assert report.finding_sets() == {"best-screen": ["screen"]}
+    assert report.finding_sentences(report.finding_sets(), see=" (s)") == {"Each discriminator at its best": "screen (s)."}
     stored["best"], stored["ladder-down"] = ["run"] * (planned["best"] - 1), ["run"] * (planned["ladder-down"] - 1)
-    assert list(grid.finding_sets()) == ["best-screen"]
+    assert list(report.finding_sets()) == ["best-screen"]
     stored["best"] = ["run"] * planned["best"]
-    assert list(grid.finding_sets()) == ["best"]
-    assert grid.finding_sentences(grid.finding_sets(), see=" (s)") == \
+    assert list(report.finding_sets()) == ["best"]
+    assert report.finding_sentences(report.finding_sets(), see=" (s)") == \
         {"Each discriminator at its best": f"finals of {planned['best']} (s). why of {planned['best']}."}
     stored["ladder-down"] = ["run"] * planned["ladder-down"]
-    assert list(grid.finding_sets()) == ["best", "ladder-down"]
-    assert list(grid.finding_sentences(grid.finding_sets()).values()) == \
+    assert list(report.finding_sets()) == ["best", "ladder-down"]
+    assert list(report.finding_sentences(report.finding_sets()).values()) == \
         [f"finals of {planned['best']}. why of {planned['best']}.", f"down of {planned['ladder-down']}."]
     stored["best"] = stored["ladder-down"] = None  # runs passed in are used, not loaded again
-    assert list(grid.finding_sets(finals=["run"] * planned["best"], down=[])) == ["best"]
+    assert list(report.finding_sets(finals=["run"] * planned["best"], down=[])) == ["best"]
 
 
 def _final_critic(loss, seed, pulls, wells, status="completed"):
@@ -305,11 +305,11 @@ def made_up_measures(monkeypatch):
 
 
 def test_a_final_critics_pull_is_its_mean_from_epoch_50_on_and_its_wells_are_at_the_last_snapshot(made_up_measures):
-    assert grid.critic_hold(_final_critic("wgan", 0, [0.9, 0.2, 0.4], 7)) == (pytest.approx(0.3), 7)
-    assert grid.critic_hold(_final_critic("wgan", 0, [0.9, np.nan, 0.4], 7))[0] == pytest.approx(0.4)
+    assert finals.critic_hold(_final_critic("wgan", 0, [0.9, 0.2, 0.4], 7)) == (pytest.approx(0.3), 7)
+    assert finals.critic_hold(_final_critic("wgan", 0, [0.9, np.nan, 0.4], 7))[0] == pytest.approx(0.4)
     runs = [_final_critic("wgan", s, [0, p, p], w) for s, (p, w) in enumerate([(0.2, 4), (0.4, 6)])]
     runs.append(_final_critic("wgan", 2, [0, 9, 9], 99, status="diverged"))
-    found = grid.finals_critics(runs)
+    found = finals.finals_critics(runs)
     assert list(found) == ["wgan"] and found["wgan"]["n"] == 2 and found["wgan"]["diverged"] == 1
     assert found["wgan"]["pull"] == (pytest.approx(0.3), pytest.approx(0.1))
     assert found["wgan"]["wells"] == (pytest.approx(5.0), pytest.approx(1.0))
@@ -318,30 +318,30 @@ def test_a_final_critics_pull_is_its_mean_from_epoch_50_on_and_its_wells_are_at_
 
 
 def test_the_screens_reading_of_the_clipped_wgan_is_judged_on_all_final_runs(made_up_measures, monkeypatch):
-    def finals(clipped_pull, standard_pull, seeds=range(10)):
+    def made_up_finals(clipped_pull, standard_pull, seeds=range(10)):
         pulls = {"wgan": clipped_pull, "wgan-gp": 0.8, "standard": standard_pull, "coulomb": 0.5}
         return [_final_critic(loss, s, [0, p + 0.01 * (s % 2), p - 0.01 * (s % 2)], 10)
                 for loss, p in pulls.items() for s in seeds]
 
-    assert "judged once all" in grid.finals_critic_reading(finals(0.2, 0.7, seeds=range(9)))
-    holds = grid.finals_critic_reading(finals(0.2, 0.7))
+    assert "judged once all" in finals.finals_critic_reading(made_up_finals(0.2, 0.7, seeds=range(9)))
+    holds = finals.finals_critic_reading(made_up_finals(0.2, 0.7))
     assert "mean cosine of 0.20 ± 0.00" in holds and "the screen's reading holds" in holds
-    missed = grid.finals_critic_reading(finals(0.5, 0.7))  # the Coulomb GAN's 0.5 is no straighter
+    missed = finals.finals_critic_reading(made_up_finals(0.5, 0.7))  # the Coulomb GAN's 0.5 is no straighter
     assert "does not hold" in missed and "not below the Coulomb GAN's" in missed
     diverged = [r if r.config.loss != "wgan" else _final_critic("wgan", r.config.seed, [], 0, status="diverged")
-                for r in finals(0.2, 0.7)]
-    assert "no critic left to measure" in grid.finals_critic_reading(diverged)
+                for r in made_up_finals(0.2, 0.7)]
+    assert "no critic left to measure" in finals.finals_critic_reading(diverged)
     # the same judgement as a yes or no, and as the end of the screen's sentence
-    assert [grid.finals_critic_reading_holds(runs) for runs in (finals(0.2, 0.7, seeds=range(9)), finals(0.2, 0.7),
-                                                                 finals(0.5, 0.7), diverged)] == [None, True, False, None]
-    assert "what will show whether it lasts" in grid.finals_critic_outcome(finals(0.2, 0.7, seeds=range(9)))
-    assert grid.finals_critic_outcome(finals(0.2, 0.7)).endswith("bear this reading out.")
-    monkeypatch.setattr(grid, "finals_fates", lambda runs: {"wgan": {"flat": dict.fromkeys(range(6), 90), "n": 10}})
-    assert grid.finals_critic_outcome(finals(0.5, 0.7)).endswith(
+    cases = (made_up_finals(0.2, 0.7, seeds=range(9)), made_up_finals(0.2, 0.7), made_up_finals(0.5, 0.7), diverged)
+    assert [finals.finals_critic_reading_holds(runs) for runs in cases] == [None, True, False, None]
+    assert "what will show whether it lasts" in finals.finals_critic_outcome(cases[0])
+    assert finals.finals_critic_outcome(made_up_finals(0.2, 0.7)).endswith("bear this reading out.")
+    monkeypatch.setattr(finals, "finals_fates", lambda runs: {"wgan": {"flat": dict.fromkeys(range(6), 90), "n": 10}})
+    assert finals.finals_critic_outcome(made_up_finals(0.5, 0.7)).endswith(
         "do not bear this reading out: there the clipped critic pulls no less straight than the Coulomb GAN's, and in "
         "6 of its 10 seeds it dies.")
-    monkeypatch.setattr(grid, "finals_fates", lambda runs: {"wgan": {"flat": dict.fromkeys(range(5), 90), "n": 10}})
-    assert grid.finals_critic_outcome(finals(0.5, 0.7)).endswith("than the Coulomb GAN's.")
+    monkeypatch.setattr(finals, "finals_fates", lambda runs: {"wgan": {"flat": dict.fromkeys(range(5), 90), "n": 10}})
+    assert finals.finals_critic_outcome(made_up_finals(0.5, 0.7)).endswith("than the Coulomb GAN's.")
 
 
 def _spread_run(loss, seed, hq, status="completed"):
@@ -353,14 +353,14 @@ def test_where_the_finals_samples_fall_is_said_for_a_discriminator_that_misses_i
     spreads = {"wgan-gp": {"bands": np.array([0.6, 0.3, 0.1, 0.0]), "median": 0.118, "missed": 3, "wells_at_missed": 1},
                "standard": {"bands": np.array([0.9, 0.1, 0.0, 0.0]), "median": 0.06, "missed": 9, "wells_at_missed": 9},
                "wgan": {"bands": np.array([0.2, 0.2, 0.5, 0.1]), "median": 0.5, "missed": 2, "wells_at_missed": 2}}
-    monkeypatch.setattr(grid, "sample_spread", lambda run: spreads[run.config.loss])
+    monkeypatch.setattr(finals, "sample_spread", lambda run: spreads[run.config.loss])
     runs = [_spread_run(loss, s, spreads[loss]["bands"][0]) for loss in spreads for s in range(10)]
     runs[-1] = _spread_run("wgan", 9, 0.0, status="diverged")  # the clipped WGAN's seed 9: not measured
-    found = grid.finals_spread(runs)
+    found = finals.finals_spread(runs)
     assert list(found) == ["wgan-gp", "wgan", "standard"]  # the order of the finals
     assert found["wgan"]["n"] == 9 and found["wgan"]["missed"] == 18 and found["wgan"]["wells_at_missed"] == 18
     assert found["wgan-gp"]["bands"][1] == (pytest.approx(0.3), pytest.approx(0.0))
-    text = grid.finals_spread_sentences(runs)
+    text = finals.finals_spread_sentences(runs)
     # the standard GAN has no goal; WGAN-GP's shortfall is blur, the clipped WGAN's lies further out
     assert "standard" not in text
     assert ("Of WGAN-GP's samples, 60 % are of high quality, 30 % lie just outside (0.15 to 0.3 from a centre) "
@@ -372,7 +372,7 @@ def test_where_the_finals_samples_fall_is_said_for_a_discriminator_that_misses_i
             "centre) and 60 % further out. Its 9 seeds miss 18 centres in all, and its critic has a well at 18 of "
             "them at the last snapshot: at most of them its critic has a well, and its generator still does not go "
             "there.") in text
-    assert grid.finals_spread_sentences(runs[5:25]) == ""  # no finals with a goal complete
+    assert finals.finals_spread_sentences(runs[5:25]) == ""  # no finals with a goal complete
     table = tables.finals_spread_table(runs)
     assert table.rows[0][:3] == ["the true mixture", tables.DASH, "98.9"]
     assert table.rows[1] == ["WGAN-GP", "10", "60.0 ± 0.0", "30.0 ± 0.0", "10.0 ± 0.0", "0.0 ± 0.0", "0.118 ± 0.000",
@@ -390,14 +390,14 @@ def test_the_grids_answer_in_one_sentence_grows_with_the_run_sets_that_are_in():
                                                          ("clip0.01-lr1e-4", 0.1)) for s in (0, 1)]
     for run in screen:
         run.config = best_config(run.config.case.removeprefix("best-"), run.config.seed, epochs=100)
-    text = grid.grid_answer(ladder, {"best-screen": screen})
+    text = report.grid_answer(ladder, {"best-screen": screen})
     assert text == ("No single change to the post's settings learns the grid; from the field's settings, WGAN-GP does "
                     "best in the screen (24.0 modes, 70 % of its samples near a centre; the ten-seed finals are still "
                     "training).")
-    finals = [final("wgan-gp", 22, 0.6, 0.3, s) for s in range(10)] + [final("standard", 15, 0.8, 1.0, s) for s in range(10)]
+    final_runs = [final("wgan-gp", 22, 0.6, 0.3, s) for s in range(10)] + [final("standard", 15, 0.8, 1.0, s) for s in range(10)]
     down = [down_run("top", 24, 0.6, seed=s) for s in range(5)] + [down_run("elu", 24, 0.1 + 0.01 * s, seed=s)
                                                                     for s in range(5)]
-    text = grid.grid_answer(five_seeds("post", 0.02) + five_seeds("relu", 0.6, modes=22), {"best": finals, "ladder-down": down})
+    text = report.grid_answer(five_seeds("post", 0.02) + five_seeds("relu", 0.6, modes=22), {"best": final_runs, "ladder-down": down})
     assert text == ("Of single changes to the post's settings, ReLU instead of ELU meets the bar in most seeds; at their "
                     "best, within 30 minutes of one core a seed, WGAN-GP does best (22.0 modes, 60 % of its samples "
                     "near a centre), short of its goal; of the post's choices put back into its setting, ELU instead "
@@ -417,12 +417,12 @@ def _fate_run(loss, seed, ranges, outside=0.0):
 
 
 def test_a_critic_is_flat_from_the_epoch_its_range_is_zero_to_the_end():
-    assert grid.critic_flat_from(_fate_run("wgan", 0, [1e-3, 1e-5, 0.0, 0.0])) == 2
-    assert grid.critic_flat_from(_fate_run("wgan", 0, [1e-3, 0.0, 1e-6, 0.0])) == 3  # flat for good only from 3
-    assert grid.critic_flat_from(_fate_run("wgan", 0, [0.0, 0.0])) == 0
-    assert grid.critic_flat_from(_fate_run("wgan", 0, [0.0, 1e-9])) is None  # alive again at the end
-    assert grid.left_the_square(_fate_run("wgan", 0, [1.0], outside=0.6))
-    assert not grid.left_the_square(_fate_run("wgan", 0, [1.0], outside=0.5))
+    assert finals.critic_flat_from(_fate_run("wgan", 0, [1e-3, 1e-5, 0.0, 0.0])) == 2
+    assert finals.critic_flat_from(_fate_run("wgan", 0, [1e-3, 0.0, 1e-6, 0.0])) == 3  # flat for good only from 3
+    assert finals.critic_flat_from(_fate_run("wgan", 0, [0.0, 0.0])) == 0
+    assert finals.critic_flat_from(_fate_run("wgan", 0, [0.0, 1e-9])) is None  # alive again at the end
+    assert finals.left_the_square(_fate_run("wgan", 0, [1.0], outside=0.6))
+    assert not finals.left_the_square(_fate_run("wgan", 0, [1.0], outside=0.5))
 
 
 def test_what_became_of_the_finals_is_said_for_a_discriminator_that_misses_its_goal():
@@ -430,15 +430,15 @@ def test_what_became_of_the_finals_is_said_for_a_discriminator_that_misses_its_g
             for s in range(10)]
     runs[8] = _fate_run("wgan", 8, [1e-3, 0, 0, 0, 0], outside=0.8)  # flat and gone
     runs += [_fate_run("wgan-gp", s, [1.0] * 5) for s in range(10)]
-    fates = grid.finals_fates(runs)
+    fates = finals.finals_fates(runs)
     assert fates["wgan"]["flat"] == {6: 2, 7: 3, 8: 1} and fates["wgan"]["left"] == [0, 1, 8]
-    assert grid.finals_fate_sentences(runs) == (
+    assert finals.finals_fate_sentences(runs) == (
         "In no seed did WGAN-GP's critic go flat or its generator leave the plotted square. The clipped WGAN's "
         "critic went flat in 3 of its 10 seeds: from an epoch between 1 and 3 on it takes one value over the whole "
         "plotted square, so its generator gets no gradient and stops where it is; in 3 of the 10 seeds its generator "
         "left the plotted square (more than half of the samples outside it at the last snapshot; 1 of these 3 seeds "
         "also among those whose critic went flat).")
-    assert grid.finals_fate_sentences(runs[:9] + runs[10:]) == (  # nine clipped seeds: not judged yet
+    assert finals.finals_fate_sentences(runs[:9] + runs[10:]) == (  # nine clipped seeds: not judged yet
         "In no seed did WGAN-GP's critic go flat or its generator leave the plotted square.")
 
 
@@ -452,22 +452,22 @@ def test_why_the_finals_miss_names_a_flat_critic_first_then_blur_or_samples_away
     fates = {"wgan-gp": {"flat": {}, "left": [], "n": 10}, "wgan": {"flat": dict.fromkeys(range(6), 100), "left": [], "n": 10},
              "standard": {"flat": {}, "left": [], "n": 10}}
     spread = {loss: {"bands": [(0.5, 0.0), (0.4, 0.0), (0.1, 0.0), (0.0, 0.0)], "median": (0.118, 0.0)} for loss in fates}
-    monkeypatch.setattr(grid, "finals_fates", lambda runs: fates)
-    monkeypatch.setattr(grid, "finals_spread", lambda runs: spread)
-    assert grid.best_miss_sentence(runs) == (
+    monkeypatch.setattr(finals, "finals_fates", lambda runs: fates)
+    monkeypatch.setattr(finals, "finals_spread", lambda runs: spread)
+    assert finals.best_miss_sentence(runs) == (
         "Why the goals are missed, as measured: WGAN-GP's samples sit about 2.0 times as far from their centres as true "
         "samples, a blur around the modes it finds; the clipped WGAN's critic went flat in 6 of its 10 seeds, leaving "
         "its generator no gradient.")  # the standard GAN has no goal to miss
     fates["wgan"]["flat"] = dict.fromkeys(range(5), 100)  # half the seeds: not most
     spread["wgan"]["bands"] = [(0.5, 0.0), (0.1, 0.0), (0.3, 0.0), (0.1, 0.0)]
-    assert grid.best_miss_sentence(runs).endswith("; most of the clipped WGAN's samples that miss lie away from every "
+    assert finals.best_miss_sentence(runs).endswith("; most of the clipped WGAN's samples that miss lie away from every "
                                                   "centre.")
-    assert grid.best_miss_sentence(runs[:9]) == ""  # nine WGAN-GP seeds, no clipped ones: nothing judged
-    assert grid.best_miss_sentence(runs[:10]).startswith("Why the goal is missed, as measured: WGAN-GP's samples")
+    assert finals.best_miss_sentence(runs[:9]) == ""  # nine WGAN-GP seeds, no clipped ones: nothing judged
+    assert finals.best_miss_sentence(runs[:10]).startswith("Why the goal is missed, as measured: WGAN-GP's samples")
 
 
 def test_a_generator_that_left_the_square_is_said_without_a_flat_critic():
     runs = [_fate_run("wgan", s, [1e-3] * 3, outside=0.9 * (s == 4)) for s in range(10)]
-    assert grid.finals_fate_sentences(runs) == (
+    assert finals.finals_fate_sentences(runs) == (
         "In 1 of the 10 seeds the clipped WGAN's generator left the plotted square (more than half of the samples "
         "outside it at the last snapshot).")

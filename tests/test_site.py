@@ -32,7 +32,7 @@ def expected_images(name):
     is."""
     if name != "grid":
         return EXPECTED_IMAGES[name]
-    from wgan_lib.grid import finals_fates
+    from wgan_lib.finals import finals_fates
     from wgan_lib.runsets import is_complete, load_stored
 
     finals = load_stored("best")

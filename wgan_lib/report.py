@@ -9,6 +9,10 @@ Nothing is trained: a missing run is an error.
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from . import finals, grid
+
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -24,13 +28,77 @@ class Findings:
     grid_sets: list  # the run sets the last bullet's sentences on each discriminator's best come from
 
 
+def finding_sets(results=None, train_missing=True, finals=None, down=None):
+    """{name: runs} of the run sets that the grid's sentences (`finding_sentences`) come from: the
+    finals `best` once every run of it is stored, else the screen `best-screen`; and the ladder
+    down `ladder-down` once every run of it is stored. The finals and the ladder down are never
+    trained here (they take core-hours); `train_missing` is for the screen. `finals` and `down`:
+    their stored runs where the caller has already loaded them (`runsets.load_stored`)."""
+    from .runsets import is_complete, load, load_stored
+
+    finals = load_stored("best", results) if finals is None else finals
+    down = load_stored("ladder-down", results) if down is None else down
+    sets = ({"best": finals} if is_complete("best", finals) else
+            {"best-screen": load("best-screen", results, train_missing=train_missing)})
+    if is_complete("ladder-down", down):
+        sets["ladder-down"] = down
+    return sets
+
+
+def finding_sentences(sets, see=""):
+    """Each discriminator at its best and why the post's settings fail, in words, from `finding_sets`:
+    {heading: sentence}, the first from `best_final_sentence` or `best_screen_sentence`, the second
+    (`ladder_down_reading`) only where the ladder down is in. `see` as in `best_screen_sentence`."""
+    found = {"Each discriminator at its best": " ".join(filter(None, [finals.best_final_sentence(sets["best"], see=see),
+                                                                       finals.best_miss_sentence(sets["best"])]))
+             if "best" in sets else grid.best_screen_sentence(sets["best-screen"], see=see)}
+    if "ladder-down" in sets:
+        found["Why the post's settings fail"] = grid.ladder_down_reading(sets["ladder-down"])
+    return found
+
+
+def grid_answer(ladder, sets):
+    """What it takes to learn the grid, in one sentence (the findings' lead): whether one change to
+    the post's settings is enough (the run set `ladder`), which discriminator comes closest at its
+    best (the finals `best` once all in, else the screen) and whether it meets its goal, and, once
+    the ladder down is in, which of the post's choices costs most (`finding_sets` gives `sets`)."""
+    from .runsets import LADDER_RUNGS, POST_CHOICES
+    from .summary import summarise
+
+    summary = grid.ladder_summary(ladder)
+    meeting = [rung for rung, row in summary.items() if row["success_rate"] > 0.5]
+    text = ("no single change to the post's settings learns the grid" if not meeting else
+            "of single changes to the post's settings, " + " and ".join(LADDER_RUNGS[r][0] for r in meeting)
+            + " meets the bar in most seeds")
+    runs = sets.get("best", sets.get("best-screen"))
+    key = (lambda r: r.config.loss) if "best" in sets else grid.best_candidate_of
+    if "best-screen" in sets:
+        runs = [r for r in runs if grid.best_candidate_of(r) in grid.best_choice(runs).values()]
+    rows = summarise(runs, key=key)
+    scores = {k: np.mean(grid.seed_scores([r for r in runs if key(r) == k])) for k in rows}
+    top = max(rows, key=lambda k: scores[k])
+    loss = next(r.config.loss for r in runs if key(r) == top)
+    numbers = f"{rows[top]['modes']:.1f} modes, {100 * rows[top]['hq_fraction']:.0f} % of its samples near a centre"
+    if "best" in sets:
+        missed = finals.best_goal_missed(loss, rows[top])
+        text += (f"; at their best, within 30 minutes of one core a seed, {grid.BEST_NAMES[loss]} does best ({numbers})"
+                 + ("" if missed is None else " and meets its goal" if not missed else ", short of its goal"))
+    else:
+        text += (f"; from the field's settings, {grid.BEST_NAMES[loss]} does best in the screen ({numbers}; the ten-seed "
+                 "finals are still training)")
+    if "ladder-down" in sets:
+        named = grid.ladder_down_named(grid.ladder_down_drops(sets["ladder-down"]))
+        text += (f"; of the post's choices put back into its setting, {POST_CHOICES[named[0]][0]} costs most"
+                 + (f", then {POST_CHOICES[named[1]][0]}" if len(named) > 1 else ""))
+    return text[0].upper() + text[1:] + "."
+
+
 def load_findings(results=None, train_missing=True):
     """The findings from the stored runs (`results`: the results folder, default the project's): the
     post's claims (`claims.findings`) and what it takes to learn the grid in one sentence
-    (`grid.grid_answer`), with why the finals miss their goals (`grid.best_miss_sentence`) once they
+    (`grid_answer`), with why the finals miss their goals (`finals.best_miss_sentence`) once they
     are all in; the grid chapter opens with the details (`grid.ladder_finding`, `finding_sentences`)."""
     from .claims import all_runs, evaluate, findings, larger_networks, setting_runs
-    from .grid import best_miss_sentence, finding_sets, grid_answer
     from .measures import uniform_mode_counts
     from .runsets import load
 
@@ -41,7 +109,7 @@ def load_findings(results=None, train_missing=True):
     bullets = findings(verdicts, all_runs(by_setting, post_only=True), float(uniform_hq.mean()), larger)
     grid_sets = finding_sets(results, train_missing=train_missing)
     ladder = load("ladder", results, train_missing=train_missing)
-    why = best_miss_sentence(grid_sets["best"]) if "best" in grid_sets else ""
+    why = finals.best_miss_sentence(grid_sets["best"]) if "best" in grid_sets else ""
     bullets.append("- **What it takes to learn the grid.** " + " ".join(filter(None, [grid_answer(ladder, grid_sets), why]))
                    + " The book's chapter *What it takes to learn the grid* gives the ladder, the search, the finals "
                    "and their numbers.")

@@ -408,9 +408,10 @@ SHORT_METRICS = {"modes": "modes", "hq_fraction": "HQ", "reverse_kl": "KL"}  # a
 def best_table(runs, early_epoch=100):
     """Each discriminator's best (run set `best`): mean ± standard error over the seeds of modes,
     high-quality share and reverse KL at the last snapshot, the high-quality share at `early_epoch`,
-    and whether the means meet the discriminator's goal (`grid.best_goal_missed`), judged only once
+    and whether the means meet the discriminator's goal (`finals.best_goal_missed`), judged only once
     every seed of `runsets.BEST_SEEDS` is stored (docs/grid-best.md); until then the goal is open."""
-    from .grid import BEST_NAMES, best_complete, best_goal_parts_missed, best_settings
+    from .finals import best_complete, best_goal_parts_missed
+    from .grid import BEST_NAMES, best_settings
     from .runsets import BEST_SEEDS
     from .summary import mean_and_error, summarise
 
@@ -432,10 +433,11 @@ def best_table(runs, early_epoch=100):
 
 
 def finals_critic_table(runs):
-    """Where each discriminator's final critics hold G (`grid.finals_critics`): mean ± standard
-    error over its seeds of the pull towards the centres from `grid.PULL_FROM_EPOCH` on and of the
+    """Where each discriminator's final critics hold G (`finals.finals_critics`): mean ± standard
+    error over its seeds of the pull towards the centres from `finals.PULL_FROM_EPOCH` on and of the
     centres with a well at the last snapshot."""
-    from .grid import BEST_NAMES, PULL_FROM_EPOCH, finals_critics
+    from .finals import PULL_FROM_EPOCH, finals_critics
+    from .grid import BEST_NAMES
 
     rows = [[BEST_NAMES[d], f"{c['n']}" + (f" ({c['diverged']} diverged, left out)" if c["diverged"] else ""),
              pm(*c["pull"], ".2f"), pm(*c["wells"], ".1f")] for d, c in finals_critics(runs).items()]
@@ -467,11 +469,12 @@ def ladder_table(runs):
 
 
 def finals_spread_table(runs):
-    """Where each discriminator's final samples fall at the last snapshot (`grid.finals_spread`):
+    """Where each discriminator's final samples fall at the last snapshot (`finals.finals_spread`):
     mean ± standard error over its seeds of the shares in each band of distance to the nearest
     centre and of the median distance, the centres missed over all seeds and how many of those are
     wells of its critic; the true mixture's shares and median, exactly, in the first row."""
-    from .grid import BEST_NAMES, finals_spread
+    from .finals import finals_spread
+    from .grid import BEST_NAMES
     from .measures import SPREAD_EDGES, true_distance_bands, true_median_distance
 
     edges = [f"{e:g}" for e in SPREAD_EDGES]
