@@ -289,7 +289,7 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
     assert list(report.finding_sentences(report.finding_sets()).values()) == \
         [f"finals of {planned['best']}. why of {planned['best']}.", f"down of {planned['ladder-down']}."]
     stored["best"] = stored["ladder-down"] = None  # runs passed in are used, not loaded again
-    assert list(report.finding_sets(finals=["run"] * planned["best"], down=[])) == ["best"]
+    assert list(report.finding_sets(final_runs=["run"] * planned["best"], down=[])) == ["best"]
 
 
 def _final_critic(loss, seed, pulls, wells, status="completed"):

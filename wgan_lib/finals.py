@@ -107,15 +107,31 @@ def best_goal_sentences(runs):
     return " ".join(found)
 
 
+def judged_misses(runs):
+    """The discriminators whose finals are all in (`best_complete`) and whose means miss their goal."""
+    from .summary import summarise
+
+    rows = summarise(runs, key=lambda r: r.config.loss)
+    return [loss for loss in best_complete(runs) if best_goal_missed(loss, rows[loss])]
+
+
+def finals_by_score(runs):
+    """The discriminators of the final runs, best mean score first (`grid.seed_scores`: a diverged
+    seed scores 0)."""
+    losses = list(dict.fromkeys(r.config.loss for r in runs))
+    scores = {d: np.mean(seed_scores([r for r in runs if r.config.loss == d])) for d in losses}
+    return sorted(losses, key=lambda d: -scores[d])
+
+
 def best_final_sentence(runs, see=""):
     """The finals (run set `best`, every seed stored) in one sentence, for the findings of the book
     and the README: each discriminator's means at its last snapshot, best score first, and whether
     it meets its goal (`best_goal_missed`). `see` as in `best_screen_sentence`."""
+    from .runsets import BEST_BUDGET_S
     from .summary import summarise
 
     rows = summarise(runs, key=lambda r: r.config.loss)  # a discriminator is its loss
-    scores = {d: seed_scores([r for r in runs if r.config.loss == d]) for d in rows}
-    order = sorted(rows, key=lambda d: -sum(scores[d]) / len(scores[d]))  # best mean score first
+    order = finals_by_score(runs)
     goals = {"wgan-gp": "PacGAN4's row", "wgan": "24 modes with 80 %"}
     parts = []
     for disc in order:
@@ -127,8 +143,8 @@ def best_final_sentence(runs, see=""):
             part += f" ({'beating' if not missed else 'short of'} its goal, {goals[disc]})"
         parts.append(part)
     seeds = len({r.config.seed for r in runs})
-    return (f"At their best from the field's settings{see}, {seeds} seeds of at most 30 minutes of one core "
-            "each: " + "; ".join(parts) + ".")
+    return (f"At their best from the field's settings{see}, {seeds} seeds of at most {BEST_BUDGET_S // 60} minutes "
+            "of one core each: " + "; ".join(parts) + ".")
 
 
 # ----------------------------- where the finals' critics hold G
@@ -166,30 +182,37 @@ def _pull_not_below(critics):
     return [d for d, c in critics.items() if d != "wgan" and not c["pull"][0] - pull > 2 * math.hypot(c["pull"][1], error)]
 
 
-def finals_critic_reading_holds(runs):
-    """Whether the screen's reading of the clipped WGAN's miss holds on the finals (docs/grid-best.md):
-    None until every final run is in and some clipped seed is left to measure."""
+def _critics_to_judge(runs):
+    """`finals_critics` once every final run is in and some clipped seed is left to measure, else None."""
     from .runsets import BEST_FINAL
 
     if best_complete(runs) != list(BEST_FINAL):
         return None
     critics = finals_critics(runs)
-    return None if critics["wgan"]["n"] == 0 else not _pull_not_below(critics)
+    return critics if critics["wgan"]["n"] else None
+
+
+def finals_critic_reading_holds(runs):
+    """Whether the screen's reading of the clipped WGAN's miss holds on the finals (docs/grid-best.md):
+    None until every final run is in and some clipped seed is left to measure."""
+    critics = _critics_to_judge(runs)
+    return None if critics is None else not _pull_not_below(critics)
 
 
 def finals_critic_outcome(runs):
     """What the finals say of the screen's reading of the clipped WGAN, as the end of a sentence for
     the screen's section: not judged yet, borne out, or not (against which discriminators, and
     whether the clipped critic went flat in most seeds, `finals_fates`)."""
-    holds = finals_critic_reading_holds(runs)
-    if holds is None:
+    critics = _critics_to_judge(runs)
+    if critics is None:
         return ("the protocol's final runs (ten seeds each, the run set `best`, below) are what will show whether "
                 "it lasts.")
-    if holds:
+    short = _pull_not_below(critics)
+    if not short:
         return "the protocol's final runs (ten seeds each, below) bear this reading out."
     fate = finals_fates(runs)["wgan"]
     return ("the protocol's final runs (ten seeds each, below) do not bear this reading out: there the clipped critic "
-            "pulls no less straight than " + " and ".join(the(d) for d in _pull_not_below(finals_critics(runs)))
+            "pulls no less straight than " + " and ".join(the(d) for d in short)
             + "'s" + (f", and in {len(fate['flat'])} of its {fate['n']} seeds it dies" if 2 * len(fate["flat"]) > fate["n"]
                       else "") + ".")
 
@@ -261,13 +284,9 @@ def finals_spread_sentences(runs):
     that are not of high quality fall (blurred around the centres, within 6 standard deviations, or
     further out) and whether its critic marks the centres its generator misses; a description of
     the finals, not a test fixed before them (docs/grid-best.md)."""
-    from .summary import summarise
-
-    spread, rows = finals_spread(runs), summarise(runs, key=lambda r: r.config.loss)
-    true_median = measures.true_median_distance()
-    found = []
-    for loss in best_complete(runs):
-        if not best_goal_missed(loss, rows[loss]) or loss not in spread:
+    spread, true_median, found = finals_spread(runs), measures.true_median_distance(), []
+    for loss in judged_misses(runs):
+        if loss not in spread:
             continue
         s = spread[loss]
         sharp, blurred = s["bands"][0][0], s["bands"][1][0]
@@ -324,12 +343,9 @@ def finals_fate_sentences(runs):
     """For each discriminator whose finals are all in and that misses its goal, how many seeds' critics
     went flat (`critic_flat_from`) and how many generators left the plotted square
     (`left_the_square`), in words: a description of the finals, not a test (docs/grid-best.md)."""
-    from .summary import summarise
-
-    fates, rows = finals_fates(runs), summarise(runs, key=lambda r: r.config.loss)
-    found = []
-    for loss in best_complete(runs):
-        if not best_goal_missed(loss, rows[loss]) or loss not in fates:
+    fates, found = finals_fates(runs), []
+    for loss in judged_misses(runs):
+        if loss not in fates:
             continue
         fate, name = fates[loss], the(loss)
         flat, left = fate["flat"], fate["left"]
@@ -360,10 +376,7 @@ def best_miss_sentence(runs):
     the finals' descriptions: a critic that went flat in most seeds (`finals_fates`), else samples
     mostly blurred around the centres or mostly away from them (`finals_spread`); "" when none
     misses."""
-    from .summary import summarise
-
-    rows, parts = summarise(runs, key=lambda r: r.config.loss), []
-    missing = [loss for loss in best_complete(runs) if best_goal_missed(loss, rows[loss])]
+    missing, parts = judged_misses(runs), []
     fates, spread = (finals_fates(runs), finals_spread(runs)) if missing else ({}, {})
     for loss in missing:
         if loss not in fates:

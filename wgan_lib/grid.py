@@ -260,6 +260,14 @@ def best_settings(config):
     return ", ".join(parts)
 
 
+def best_screen_top(runs):
+    """The discriminator whose kept candidate has the highest mean score in the screen, and that
+    candidate."""
+    kept, scores = best_choice(runs), best_screen_scores(runs)
+    top = max(kept, key=lambda d: scores[d][kept[d]][0])
+    return top, kept[top]
+
+
 def best_screen_sentence(runs, see=""):
     """The screen in one sentence (the grid chapter's first paragraph and the findings of the book
     and the README): the kept candidate with the highest score, and the clipped WGAN's kept
@@ -268,8 +276,7 @@ def best_screen_sentence(runs, see=""):
     from .summary import summarise
 
     rows = summarise(runs, key=best_candidate_of)
-    kept, scores = best_choice(runs), best_screen_scores(runs)
-    top = max(kept, key=lambda d: scores[d][kept[d]][0])
+    kept, (top, _) = best_choice(runs), best_screen_top(runs)
     words = {d: f"{rows[c]['modes']:.1f} modes with {100 * rows[c]['hq_fraction']:.0f} % of the samples near a centre"
              for d, c in kept.items()}
     seeds = len({r.config.seed for r in runs})

@@ -170,18 +170,17 @@ def near_centre_fractions(samples, radius=0.5, centers=GRID_CENTERS):
 
 
 # Bands of a sample's distance to its nearest centre: within 3 standard deviations of a mode (high
-# quality), within 6, within half the distance between neighbouring centres, and beyond.
-SPREAD_EDGES = (0.15, 0.3, 1.0)
+# quality, the mode count's threshold), within 6, within half the distance between neighbouring
+# centres, and beyond.
+SPREAD_EDGES = (3 * GRID_STD, 6 * GRID_STD, 1.0)
 
 
 def nearest_centre(samples, centers=GRID_CENTERS):
     """Each sample's distance to its nearest centre (inf for a non-finite sample) and that centre's
-    index."""
-    samples = np.asarray(samples, dtype=np.float64)
-    distance = np.hypot(samples[:, None, 0] - centers[None, :, 0], samples[:, None, 1] - centers[None, :, 1])
-    finite = np.isfinite(distance).all(1)
-    nearest = np.where(finite, np.argmin(np.where(np.isfinite(distance), distance, np.inf), 1), 0)
-    return np.where(finite, distance.min(1), np.inf), nearest
+    index, as the mode count finds them (`metrics._nearest_center`)."""
+    from .metrics import _nearest_center
+
+    return _nearest_center(np.asarray(samples, dtype=np.float64), np.asarray(centers, dtype=np.float64))
 
 
 def centres_missed(samples, centers=GRID_CENTERS):

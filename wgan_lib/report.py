@@ -9,8 +9,6 @@ Nothing is trained: a missing run is an error.
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from . import finals, grid
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -28,17 +26,17 @@ class Findings:
     grid_sets: list  # the run sets the last bullet's sentences on each discriminator's best come from
 
 
-def finding_sets(results=None, train_missing=True, finals=None, down=None):
+def finding_sets(results=None, train_missing=True, final_runs=None, down=None):
     """{name: runs} of the run sets that the grid's sentences (`finding_sentences`) come from: the
     finals `best` once every run of it is stored, else the screen `best-screen`; and the ladder
     down `ladder-down` once every run of it is stored. The finals and the ladder down are never
-    trained here (they take core-hours); `train_missing` is for the screen. `finals` and `down`:
+    trained here (they take core-hours); `train_missing` is for the screen. `final_runs` and `down`:
     their stored runs where the caller has already loaded them (`runsets.load_stored`)."""
     from .runsets import is_complete, load, load_stored
 
-    finals = load_stored("best", results) if finals is None else finals
+    final_runs = load_stored("best", results) if final_runs is None else final_runs
     down = load_stored("ladder-down", results) if down is None else down
-    sets = ({"best": finals} if is_complete("best", finals) else
+    sets = ({"best": final_runs} if is_complete("best", final_runs) else
             {"best-screen": load("best-screen", results, train_missing=train_missing)})
     if is_complete("ladder-down", down):
         sets["ladder-down"] = down
@@ -62,7 +60,7 @@ def grid_answer(ladder, sets):
     the post's settings is enough (the run set `ladder`), which discriminator comes closest at its
     best (the finals `best` once all in, else the screen) and whether it meets its goal, and, once
     the ladder down is in, which of the post's choices costs most (`finding_sets` gives `sets`)."""
-    from .runsets import LADDER_RUNGS, POST_CHOICES
+    from .runsets import BEST_BUDGET_S, LADDER_RUNGS, POST_CHOICES
     from .summary import summarise
 
     summary = grid.ladder_summary(ladder)
@@ -70,22 +68,23 @@ def grid_answer(ladder, sets):
     text = ("no single change to the post's settings learns the grid" if not meeting else
             "of single changes to the post's settings, " + " and ".join(LADDER_RUNGS[r][0] for r in meeting)
             + " meets the bar in most seeds")
-    runs = sets.get("best", sets.get("best-screen"))
-    key = (lambda r: r.config.loss) if "best" in sets else grid.best_candidate_of
-    if "best-screen" in sets:
-        runs = [r for r in runs if grid.best_candidate_of(r) in grid.best_choice(runs).values()]
-    rows = summarise(runs, key=key)
-    scores = {k: np.mean(grid.seed_scores([r for r in runs if key(r) == k])) for k in rows}
-    top = max(rows, key=lambda k: scores[k])
-    loss = next(r.config.loss for r in runs if key(r) == top)
-    numbers = f"{rows[top]['modes']:.1f} modes, {100 * rows[top]['hq_fraction']:.0f} % of its samples near a centre"
+    def numbers(row):
+        return f"{row['modes']:.1f} modes, {100 * row['hq_fraction']:.0f} % of its samples near a centre"
+
     if "best" in sets:
-        missed = finals.best_goal_missed(loss, rows[top])
-        text += (f"; at their best, within 30 minutes of one core a seed, {grid.BEST_NAMES[loss]} does best ({numbers})"
+        runs = sets["best"]
+        loss = finals.finals_by_score(runs)[0]
+        row = summarise([r for r in runs if r.config.loss == loss], key=lambda r: r.config.loss)[loss]
+        missed = finals.best_goal_missed(loss, row)
+        text += (f"; at their best, within {BEST_BUDGET_S // 60} minutes of one core a seed, {grid.BEST_NAMES[loss]} "
+                 f"does best ({numbers(row)})"
                  + ("" if missed is None else " and meets its goal" if not missed else ", short of its goal"))
     else:
-        text += (f"; from the field's settings, {grid.BEST_NAMES[loss]} does best in the screen ({numbers}; the ten-seed "
-                 "finals are still training)")
+        runs = sets["best-screen"]
+        loss, candidate = grid.best_screen_top(runs)
+        row = summarise([r for r in runs if grid.best_candidate_of(r) == candidate], key=grid.best_candidate_of)[candidate]
+        text += (f"; from the field's settings, {grid.BEST_NAMES[loss]} does best in the screen ({numbers(row)}; the "
+                 "ten-seed finals are still training)")
     if "ladder-down" in sets:
         named = grid.ladder_down_named(grid.ladder_down_drops(sets["ladder-down"]))
         text += (f"; of the post's choices put back into its setting, {POST_CHOICES[named[0]][0]} costs most"
