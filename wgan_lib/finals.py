@@ -292,7 +292,8 @@ def finals_spread_sentences(runs):
         sharp, blurred = s["bands"][0][0], s["bands"][1][0]
         further = 1.0 - sharp - blurred
         text = (f"Of {the(loss)}'s samples, {100 * sharp:.0f} % are of high quality, {100 * blurred:.0f} % lie "
-                f"just outside (0.15 to 0.3 from a centre) and {100 * further:.0f} % further out")
+                f"just outside ({measures.SPREAD_EDGES[0]:g} to {measures.SPREAD_EDGES[1]:g} from a centre) and "
+                f"{100 * further:.0f} % further out")
         if blurred > further:
             text += (f": the share it lacks is mostly blur, its samples about {s['median'][0] / true_median:.1f} times as far "
                      f"from their centre as true samples (median distance {s['median'][0]:.3f} against {true_median:.3f})")
