@@ -236,6 +236,21 @@ def test_the_ladder_down_in_words_names_what_costs_most_and_whether_it_is_beyond
                            "twice its standard error, to 22.0 modes with 20 % near a centre), then one critic update "
                            "per generator update (the score falls by 0.38")
     assert "elu" not in text.lower()
+    post = [down_run("post", 5, 0.1, seed=s) for s in range(5)]  # scores 0.02: the gap from the top's 0.90 is 0.88
+    assert "0.72 ± 0.01, more than twice its standard error, to 22.0 modes with 20 % near a centre; alone it accounts " \
+           "for 82 % of the gap between the top and the post's own setting, which scores 0.02)" \
+           in grid.ladder_down_reading(runs, post)
+    assert grid.ladder_down_gap(runs, post) == pytest.approx(0.88)
+
+
+def test_the_ladder_down_in_words_says_so_when_no_choice_put_back_lowers_the_score():
+    runs = [down_run("top", 20, 0.5, seed=s) for s in range(5)]
+    runs += [down_run("elu", 25, 0.5 + 0.01 * s, seed=s) for s in range(5)]
+    post = [down_run("post", 5, 0.1, seed=s) for s in range(5)]
+    text = grid.ladder_down_reading(runs, post)
+    assert ("none of the post's choices lowers the score; the nearest to a cost is ELU instead of ReLU (the score "
+            "rises by 0.12 ± 0.01, more than twice its standard error, to 25.0 modes with 52 % near a centre).") in text
+    assert "costs most" not in text and "gap" not in text
 
 
 def test_the_finals_sentence_orders_by_score_and_says_which_goal_is_met():
@@ -273,7 +288,7 @@ def test_the_grid_sentences_come_from_the_finals_and_the_ladder_down_only_once_e
     monkeypatch.setattr(runsets, "load", lambda name, results=None, train_missing=True: ["screen"])
     monkeypatch.setattr(grid, "best_screen_sentence", lambda runs, see="": f"screen{see}.")
     monkeypatch.setattr(finals, "best_final_sentence", lambda runs, see="": f"finals of {len(runs)}{see}.")
-    monkeypatch.setattr(grid, "ladder_down_reading", lambda runs: f"down of {len(runs)}.")
+    monkeypatch.setattr(grid, "ladder_down_reading", lambda runs, post=None: f"down of {len(runs)}.")
     monkeypatch.setattr(finals, "best_miss_sentence", lambda runs: f"why of {len(runs)}.")
     planned = {name: len(runsets.get_run_set(name).configs) for name in stored}
     assert report.finding_sets() == {"best-screen": ["screen"]}
@@ -401,7 +416,14 @@ def test_the_grids_answer_in_one_sentence_grows_with_the_run_sets_that_are_in():
     assert text == ("Of single changes to the post's settings, ReLU instead of ELU meets the bar in most seeds; at their "
                     "best, within 30 minutes of one core a seed, WGAN-GP does best (22.0 modes, 60 % of its samples "
                     "near a centre), short of its goal; of the post's choices put back into its setting, ELU instead "
-                    "of ReLU costs most.")
+                    "of ReLU costs most (alone 82 % of the gap to the post's setting).")  # (0.576 - 0.115) / (0.576 - 0.016)
+    noisy = down[:5] + [down_run("elu", 24, hq, seed=s) for s, hq in enumerate((0.0, 0.0, 0.6, 1.0, 1.0))]
+    assert report.grid_answer(ladder, {"best": final_runs, "ladder-down": noisy}).endswith(
+        "ELU instead of ReLU costs most (alone 14 % of the gap to the post's setting, though within twice its standard "
+        "error).")  # 0.576 - 0.96 x 0.52 = 0.077 of a gap of 0.560
+    better = down[:5] + [down_run("elu", 25, 0.7, seed=s) for s in range(5)]
+    assert report.grid_answer(ladder, {"best": final_runs, "ladder-down": better}).endswith(
+        "short of its goal; none of the post's choices put back into its setting lowers its score.")
 
 
 def _fate_run(loss, seed, ranges, outside=0.0):

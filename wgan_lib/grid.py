@@ -359,27 +359,40 @@ def ladder_down_named(drops):
     return ranked[:1] + [r for r in second if drops[r]["score"][0] > 2 * drops[r]["score"][1]]
 
 
-def ladder_down_reading(runs):
+def ladder_down_gap(runs, post):
+    """How far the post's own success setting (`post`: its runs of the ladder up) scores below the
+    ladder down's top: the top's mean `best_score` less the post's (a diverged seed scores 0)."""
+    return _ladder_down_means(runs)["top"]["score"][0] - float(np.mean(seed_scores(post)))
+
+
+def ladder_down_reading(runs, post=None):
     """The ladder down in words: from the top's score, the rungs `ladder_down_named` names, what each
     costs in score, modes and high-quality share, and whether its drop exceeds twice its standard
-    error."""
+    error. With `post` (the ladder up's runs of the post's success setting), each named drop is also
+    given as a share of the gap between the top's score and the post's (a description beside the
+    reading, not part of it)."""
     from .runsets import POST_CHOICES
 
     drops, means = ladder_down_drops(runs), _ladder_down_means(runs)
-    top = means["top"]
+    top, gap = means["top"], ladder_down_gap(runs, post) if post else None
     parts = []
-    for rung in ladder_down_named(drops):
+    named = ladder_down_named(drops)
+    for rung in named:
         (drop, error), rung_means = drops[rung]["score"], means[rung]
-        parts.append(f"{POST_CHOICES[rung][0]} (the score falls by {drop:.2f} ± {error:.2f}, "
-                     f"{'more' if drop > 2 * error else 'not more'} than twice its standard error, to "
+        share = (f"; alone it accounts for {100 * drop / gap:.0f} % of the gap between the top and the post's own "
+                 f"setting, which scores {top['score'][0] - gap:.2f}" if gap and gap > 0 and drop > 0 else "")
+        parts.append(f"{POST_CHOICES[rung][0]} (the score {'falls' if drop >= 0 else 'rises'} by {abs(drop):.2f} ± "
+                     f"{error:.2f}, {'more' if abs(drop) > 2 * error else 'not more'} than twice its standard error, to "
                      f"{rung_means['modes'][0]:.1f} modes with {100 * rung_means['hq_fraction'][0]:.0f} % near a "
-                     "centre)")
+                     f"centre{share})")
     seeds = len({r.config.seed for r in runs})
     top_config = next(r.config for r in runs if ladder_down_rung_of(r) == "top")
     text = (f"Put back one at a time into {BEST_NAMES[top_config.loss]}'s kept candidate "
             f"({best_settings(top_config)}: {top['modes'][0]:.1f} modes, "
             f"{100 * top['hq_fraction'][0]:.0f} % near a centre, score {top['score'][0]:.2f} after {runs[0].config.epochs} "
-            f"epochs, mean of {seeds} seeds), the post's choice that costs most is " + parts[0])
+            f"epochs, mean of {seeds} seeds), ")
+    text += ("the post's choice that costs most is " if drops[named[0]]["score"][0] > 0 else
+             "none of the post's choices lowers the score; the nearest to a cost is ") + parts[0]
     if len(parts) > 1:
         text += ", then " + parts[1]
     return text + "."

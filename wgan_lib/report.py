@@ -43,15 +43,17 @@ def finding_sets(results=None, train_missing=True, final_runs=None, down=None):
     return sets
 
 
-def finding_sentences(sets, see=""):
+def finding_sentences(sets, see="", ladder=None):
     """Each discriminator at its best and why the post's settings fail, in words, from `finding_sets`:
     {heading: sentence}, the first from `best_final_sentence` or `best_screen_sentence`, the second
-    (`ladder_down_reading`) only where the ladder down is in. `see` as in `best_screen_sentence`."""
+    (`ladder_down_reading`, measured against the post's own setting in `ladder`, the run set of the
+    ladder up, where given) only where the ladder down is in. `see` as in `best_screen_sentence`."""
     found = {"Each discriminator at its best": " ".join(filter(None, [finals.best_final_sentence(sets["best"], see=see),
                                                                        finals.best_miss_sentence(sets["best"])]))
              if "best" in sets else grid.best_screen_sentence(sets["best-screen"], see=see)}
     if "ladder-down" in sets:
-        found["Why the post's settings fail"] = grid.ladder_down_reading(sets["ladder-down"])
+        found["Why the post's settings fail"] = grid.ladder_down_reading(
+            sets["ladder-down"], post=grid.ladder_rungs(ladder)["post"] if ladder else None)
     return found
 
 
@@ -86,9 +88,18 @@ def grid_answer(ladder, sets):
         text += (f"; from the field's settings, {grid.BEST_NAMES[loss]} does best in the screen ({numbers(row)}; the "
                  "ten-seed finals are still training)")
     if "ladder-down" in sets:
-        named = grid.ladder_down_named(grid.ladder_down_drops(sets["ladder-down"]))
-        text += (f"; of the post's choices put back into its setting, {POST_CHOICES[named[0]][0]} costs most"
-                 + (f", then {POST_CHOICES[named[1]][0]}" if len(named) > 1 else ""))
+        down = sets["ladder-down"]
+        drops = grid.ladder_down_drops(down)
+        named, gap = grid.ladder_down_named(drops), grid.ladder_down_gap(down, grid.ladder_rungs(ladder)["post"])
+        (drop, error) = drops[named[0]]["score"]
+        if drop <= 0:
+            text += "; none of the post's choices put back into its setting lowers its score"
+        else:
+            text += (f"; of the post's choices put back into its setting, {POST_CHOICES[named[0]][0]} costs most ("
+                     + (f"alone {100 * drop / gap:.0f} % of the gap to the post's setting" if gap > 0 else
+                        f"{drop:.2f} of its score")
+                     + ("" if drop > 2 * error else ", though within twice its standard error") + ")"
+                     + (f", then {POST_CHOICES[named[1]][0]}" if len(named) > 1 else ""))
     return text[0].upper() + text[1:] + "."
 
 
