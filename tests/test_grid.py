@@ -243,6 +243,32 @@ def test_the_ladder_down_in_words_names_what_costs_most_and_whether_it_is_beyond
     assert grid.ladder_down_gap(runs, post) == pytest.approx(0.88)
 
 
+def down_course(rung, course, seed):
+    """A made-up run of the ladder down whose high-quality share at epochs 0, 20, ..., 80, 99 is `course`."""
+    run = down_run(rung, 25, course[-1], seed=seed)
+    run.metrics = [{"epoch": e, "modes": 25, "hq_fraction": hq, "reverse_kl": 0.1, "w1": 1.0}
+                   for e, hq in zip((0, 20, 40, 60, 80, 99), course)]
+    return run
+
+
+def test_the_ladder_down_says_which_rungs_were_still_rising_and_whether_they_had_settled_by_the_end():
+    noise = (-0.02, 0.03, -0.01, 0.02, -0.02)  # the top's seeds end about where they were at epoch 40
+    top = [down_course("top", (0.0, 0.4, 0.5, 0.5, 0.5, 0.5 + noise[s]), s) for s in range(5)]
+    slow = [down_course("elu", (0.0, 0.1, 0.1, 0.3, 0.5 + 0.01 * s, 0.5 + 0.01 * s), s) for s in range(5)]
+    late = [down_course("2x64", (0.0, 0.1, 0.1, 0.2, 0.2 + 0.01 * s, 0.4), s) for s in range(5)]
+    assert grid.ladder_down_settling_sentence(top) == (
+        "From epoch 40 to 99 no rung's high-quality share rises by more than twice the standard error of its change: "
+        "their numbers had settled.")
+    assert grid.ladder_down_settling_sentence(top + slow) == (
+        "From epoch 40 to 99 the high-quality share still rises, by more than twice the standard error of the change, "
+        "on 1 of the 2 rungs: ELU instead of ReLU (+42 ± 1 points), which learns more slowly than the top. From epoch "
+        "80 to 99 it does not move by more than twice its standard error (+0 ± 0 points): by the end it had settled.")
+    assert grid.ladder_down_settling_sentence(top + slow + late).endswith(
+        "on 2 of the 3 rungs: ELU instead of ReLU (+42 ± 1 points); networks of 2 x 64 instead of 3 x 128 (+30 ± 0 "
+        "points), which learn more slowly than the top. From epoch 80 to 99 networks of 2 x 64 instead of 3 x 128 "
+        "(+18 ± 1 points) still moves: its row says where it had got to, not where it ends.")
+
+
 def test_the_ladder_down_in_words_says_so_when_no_choice_put_back_lowers_the_score():
     runs = [down_run("top", 20, 0.5, seed=s) for s in range(5)]
     runs += [down_run("elu", 25, 0.5 + 0.01 * s, seed=s) for s in range(5)]

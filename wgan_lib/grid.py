@@ -123,16 +123,23 @@ def hq_at(run, epoch):
     return next((m["hq_fraction"] for m in run.metrics if m["epoch"] == epoch), math.nan)
 
 
+def hq_change(groups, start, end):
+    """{group: (mean, standard error)} over its seeds of the change in each run's high-quality share
+    from the snapshot of epoch `start` to that of `end` (`groups`: {group: its runs}; a diverged
+    seed is left out)."""
+    from .summary import mean_and_error
+
+    return {group: mean_and_error([hq_at(r, end) - hq_at(r, start) for r in members])
+            for group, members in groups.items() if members}
+
+
 def ladder_settling(runs, threshold=0.01):
     """{rung: (mean, standard error)} over its seeds of the change in the high-quality share from
     the ladder's middle snapshot to its last, for the rungs whose mean moves by `threshold` (a
     percentage point) or more: the rungs whose numbers had not settled."""
     from .runsets import LADDER_EPOCHS
-    from .summary import mean_and_error
 
-    last, middle = LADDER_EPOCHS - 1, LADDER_EPOCHS // 2
-    moved = {rung: mean_and_error([hq_at(r, last) - hq_at(r, middle) for r in members])
-             for rung, members in ladder_rungs(runs).items() if members}
+    moved = hq_change(ladder_rungs(runs), LADDER_EPOCHS // 2, LADDER_EPOCHS - 1)
     return {rung: change for rung, change in moved.items() if abs(change[0]) >= threshold}
 
 
@@ -318,6 +325,50 @@ def best_screen_finding(runs):
 def ladder_down_rung_of(run):
     """The rung a run of the run set `ladder-down` stands on ('top', 'elu', ...)."""
     return run.config.case.removeprefix("down-")
+
+
+LADDER_DOWN_EARLY = 40  # the early snapshot the ladder down's table sets beside its last (docs/grid-best.md)
+
+
+def ladder_down_settling_sentence(runs):
+    """Whether the ladder down's rungs had settled by their last snapshot, in words: the rungs whose
+    high-quality share still rose from epoch `LADDER_DOWN_EARLY` to the last by more than twice
+    the standard error of the change (paired by seed), with the change over the last two
+    snapshots, which says whether they were still moving at the end."""
+    from .runsets import POST_CHOICES
+
+    by_rung = {}
+    for run in runs:
+        by_rung.setdefault(ladder_down_rung_of(run), []).append(run)
+    epochs = [m["epoch"] for m in next(r for r in runs if r.status == "completed").metrics]
+    last, before = epochs[-1], epochs[-2]
+    overall, late = hq_change(by_rung, LADDER_DOWN_EARLY, last), hq_change(by_rung, before, last)
+    rising = [rung for rung, (change, error) in overall.items() if change > 2 * error]
+
+    def name(rung):
+        return "the top" if rung == "top" else POST_CHOICES[rung][0]
+
+    if not rising:
+        return (f"From epoch {LADDER_DOWN_EARLY} to {last} no rung's high-quality share rises by more than twice "
+                "the standard error of its change: their numbers had settled.")
+    one = len(rising) == 1
+    slower = "" if "top" in rising else f", which learn{'s' if one else ''} more slowly than the top"
+    text = (f"From epoch {LADDER_DOWN_EARLY} to {last} the high-quality share still rises, by more than twice the "
+            f"standard error of the change, on {len(rising)} of the {len(overall)} rungs: "
+            + "; ".join(f"{name(rung)} ({_points(overall[rung])})" for rung in rising) + slower + ". ")
+    still = [rung for rung in rising if abs(late[rung][0]) > 2 * late[rung][1]]
+    if not still:
+        changes = "; ".join(_points(late[rung]) for rung in rising)
+        return text + (f"From epoch {before} to {last} {'it does' if one else 'none of them does'} not move by more "
+                       f"than twice its standard error ({changes}): by the end {'it' if one else 'they'} had settled.")
+    return text + (f"From epoch {before} to {last} " + "; ".join(f"{name(rung)} ({_points(late[rung])})" for rung in still)
+                   + (" still moves: its row says where it had got to, not where it ends." if len(still) == 1 else
+                      " still move: their rows say where they had got to, not where they end."))
+
+
+def _points(change):
+    """A change in the high-quality share, mean ± standard error, in percentage points."""
+    return f"{100 * change[0]:+.0f} ± {100 * change[1]:.0f} points"
 
 
 def ladder_down_drops(runs):

@@ -488,15 +488,16 @@ def finals_spread_table(runs):
     return Table(header, rows)
 
 
-def ladder_down_table(runs, early_epoch=40):
+def ladder_down_table(runs, early_epoch=None):
     """The ladder down (run set `ladder-down`), one row per rung: what it puts back of the post's
     choices, mean ± standard error over its seeds of modes and high-quality share at the last
     snapshot, the share at `early_epoch` (has it settled?), and its drop in score below the top's
     (`grid.ladder_down_drops`)."""
-    from .grid import ladder_down_drops, ladder_down_rung_of
+    from .grid import LADDER_DOWN_EARLY, ladder_down_drops, ladder_down_rung_of
     from .runsets import POST_CHOICES
     from .summary import mean_and_error, summarise
 
+    early_epoch = LADDER_DOWN_EARLY if early_epoch is None else early_epoch
     drops, rows = ladder_down_drops(runs), []
     for rung, row in summarise(runs, key=ladder_down_rung_of).items():
         members = [r for r in runs if ladder_down_rung_of(r) == rung and r.status == "completed"]
