@@ -441,15 +441,15 @@ def test_the_grids_answer_in_one_sentence_grows_with_the_run_sets_that_are_in():
     text = report.grid_answer(five_seeds("post", 0.02) + five_seeds("relu", 0.6, modes=22), {"best": final_runs, "ladder-down": down})
     assert text == ("Of single changes to the post's settings, ReLU instead of ELU meets the bar in most seeds; at their "
                     "best, within 30 minutes of one core a seed, WGAN-GP does best (22.0 modes, 60 % of its samples "
-                    "near a centre), short of its goal; of the post's choices put back into its setting, ELU instead "
-                    "of ReLU costs most (alone 82 % of the gap to the post's setting).")  # (0.576 - 0.115) / (0.576 - 0.016)
+                    "near a centre), short of its goal; put back one at a time into WGAN-GP's setting, the post's "
+                    "choice that costs most is ELU instead of ReLU (alone 82 % of the gap to the post's setting).")  # (0.576 - 0.115) / (0.576 - 0.016)
     noisy = down[:5] + [down_run("elu", 24, hq, seed=s) for s, hq in enumerate((0.0, 0.0, 0.6, 1.0, 1.0))]
     assert report.grid_answer(ladder, {"best": final_runs, "ladder-down": noisy}).endswith(
-        "ELU instead of ReLU costs most (alone 14 % of the gap to the post's setting, though within twice its standard "
-        "error).")  # 0.576 - 0.96 x 0.52 = 0.077 of a gap of 0.560
+        "costs most is ELU instead of ReLU (alone 14 % of the gap to the post's setting, though within twice its "
+        "standard error).")  # 0.576 - 0.96 x 0.52 = 0.077 of a gap of 0.560
     better = down[:5] + [down_run("elu", 25, 0.7, seed=s) for s in range(5)]
     assert report.grid_answer(ladder, {"best": final_runs, "ladder-down": better}).endswith(
-        "short of its goal; none of the post's choices put back into its setting lowers its score.")
+        "short of its goal; none of the post's choices put back one at a time into WGAN-GP's setting lowers its score.")
 
 
 def _fate_run(loss, seed, ranges, outside=0.0):

@@ -371,6 +371,11 @@ def _points(change):
     return f"{100 * change[0]:+.0f} ± {100 * change[1]:.0f} points"
 
 
+def ladder_down_top_config(runs):
+    """The config of the ladder down's top (its first run on the rung 'top')."""
+    return next(r.config for r in runs if ladder_down_rung_of(r) == "top")
+
+
 def ladder_down_drops(runs):
     """{rung: {metric: (drop, standard error)}} for every rung of the run set `ladder-down` but the
     top, in the order of `runs`: how far the rung's mean modes, high-quality share and score
@@ -437,7 +442,7 @@ def ladder_down_reading(runs, post=None):
                      f"{rung_means['modes'][0]:.1f} modes with {100 * rung_means['hq_fraction'][0]:.0f} % near a "
                      f"centre{share})")
     seeds = len({r.config.seed for r in runs})
-    top_config = next(r.config for r in runs if ladder_down_rung_of(r) == "top")
+    top_config = ladder_down_top_config(runs)
     text = (f"Put back one at a time into {BEST_NAMES[top_config.loss]}'s kept candidate "
             f"({best_settings(top_config)}: {top['modes'][0]:.1f} modes, "
             f"{100 * top['hq_fraction'][0]:.0f} % near a centre, score {top['score'][0]:.2f} after {runs[0].config.epochs} "

@@ -92,10 +92,11 @@ def grid_answer(ladder, sets):
         drops = grid.ladder_down_drops(down)
         named, gap = grid.ladder_down_named(drops), grid.ladder_down_gap(down, grid.ladder_rungs(ladder)["post"])
         (drop, error) = drops[named[0]]["score"]
+        into = f"put back one at a time into {grid.BEST_NAMES[grid.ladder_down_top_config(down).loss]}'s setting"
         if drop <= 0:
-            text += "; none of the post's choices put back into its setting lowers its score"
+            text += f"; none of the post's choices {into} lowers its score"
         else:
-            text += (f"; of the post's choices put back into its setting, {POST_CHOICES[named[0]][0]} costs most ("
+            text += (f"; {into}, the post's choice that costs most is {POST_CHOICES[named[0]][0]} ("
                      + (f"alone {100 * drop / gap:.0f} % of the gap to the post's setting" if gap > 0 else
                         f"{drop:.2f} of its score")
                      + ("" if drop > 2 * error else ", though within twice its standard error") + ")"
