@@ -235,7 +235,11 @@ def test_the_ladder_down_in_words_names_what_costs_most_and_whether_it_is_beyond
                            "is networks of 2 x 64 instead of 3 x 128 (the score falls by 0.72 ± 0.01, more than "
                            "twice its standard error, to 22.0 modes with 20 % near a centre), then one critic update "
                            "per generator update (the score falls by 0.38")
-    assert "elu" not in text.lower()
+    assert "elu" not in text.lower() and "raises" not in text
+    runs += [down_run("decay", 25, 0.95 + 0.001 * s, seed=s) for s in range(5)]
+    assert grid.ladder_down_reading(runs).endswith(
+        "Put back alone, the learning-rate decay of 1e-5 raises the score, by 0.05 ± 0.00 (more than twice its "
+        "standard error): the top is not the best of these settings.")
     post = [down_run("post", 5, 0.1, seed=s) for s in range(5)]  # scores 0.02: the gap from the top's 0.90 is 0.88
     assert "0.72 ± 0.01, more than twice its standard error, to 22.0 modes with 20 % near a centre; alone it accounts " \
            "for 82 % of the gap between the top and the post's own setting, which scores 0.02)" \

@@ -424,6 +424,7 @@ def ladder_down_gap(runs, post):
 def ladder_down_reading(runs, post=None):
     """The ladder down in words: from the top's score, the rungs `ladder_down_named` names, what each
     costs in score, modes and high-quality share, and whether its drop exceeds twice its standard
+    error; and any other choice whose putting back raises the score by more than twice its standard
     error. With `post` (the ladder up's runs of the post's success setting), each named drop is also
     given as a share of the gap between the top's score and the post's (a description beside the
     reading, not part of it)."""
@@ -451,4 +452,9 @@ def ladder_down_reading(runs, post=None):
              "none of the post's choices lowers the score; the nearest to a cost is ") + parts[0]
     if len(parts) > 1:
         text += ", then " + parts[1]
+    raising = [rung for rung, drop in drops.items() if drop["score"][0] < -2 * drop["score"][1] and rung not in named]
+    if raising:
+        text += (". Put back alone, " + " and ".join(
+            f"{POST_CHOICES[rung][0]} raises the score, by {-drops[rung]['score'][0]:.2f} ± {drops[rung]['score'][1]:.2f}"
+            for rung in raising) + " (more than twice its standard error): the top is not the best of these settings")
     return text + "."
