@@ -245,6 +245,7 @@ def test_the_ladder_down_in_words_names_what_costs_most_and_whether_it_is_beyond
            "for 82 % of the gap between the top and the post's own setting, which scores 0.02)" \
            in grid.ladder_down_reading(runs, post)
     assert grid.ladder_down_gap(runs, post) == pytest.approx(0.88)
+    assert grid.gap_share(0.44, 0.88) == "50 % of" and grid.gap_share(0.9, 0.88) == "all of"
 
 
 def down_course(rung, course, seed):

@@ -421,6 +421,11 @@ def ladder_down_gap(runs, post):
     return _ladder_down_means(runs)["top"]["score"][0] - float(np.mean(seed_scores(post)))
 
 
+def gap_share(drop, gap):
+    """How much of `gap` a `drop` is, in words: 'all of' once it reaches the whole gap, else 'N % of'."""
+    return "all of" if drop >= gap else f"{100 * drop / gap:.0f} % of"
+
+
 def ladder_down_reading(runs, post=None):
     """The ladder down in words: from the top's score, the rungs `ladder_down_named` names, what each
     costs in score, modes and high-quality share, and whether its drop exceeds twice its standard
@@ -436,7 +441,7 @@ def ladder_down_reading(runs, post=None):
     named = ladder_down_named(drops)
     for rung in named:
         (drop, error), rung_means = drops[rung]["score"], means[rung]
-        share = (f"; alone it accounts for {100 * drop / gap:.0f} % of the gap between the top and the post's own "
+        share = (f"; alone it accounts for {gap_share(drop, gap)} the gap between the top and the post's own "
                  f"setting, which scores {top['score'][0] - gap:.2f}" if gap and gap > 0 and drop > 0 else "")
         parts.append(f"{POST_CHOICES[rung][0]} (the score {'falls' if drop >= 0 else 'rises'} by {abs(drop):.2f} ± "
                      f"{error:.2f}, {'more' if abs(drop) > 2 * error else 'not more'} than twice its standard error, to "

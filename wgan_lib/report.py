@@ -97,7 +97,7 @@ def grid_answer(ladder, sets):
             text += f"; none of the post's choices {into} lowers its score"
         else:
             text += (f"; {into}, the post's choice that costs most is {POST_CHOICES[named[0]][0]} ("
-                     + (f"alone {100 * drop / gap:.0f} % of the gap to the post's setting" if gap > 0 else
+                     + (f"alone {grid.gap_share(drop, gap)} the gap to the post's setting" if gap > 0 else
                         f"{drop:.2f} of its score")
                      + ("" if drop > 2 * error else ", though within twice its standard error") + ")"
                      + (f", then {POST_CHOICES[named[1]][0]}" if len(named) > 1 else ""))
