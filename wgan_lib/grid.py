@@ -327,6 +327,14 @@ def ladder_down_rung_of(run):
     return run.config.case.removeprefix("down-")
 
 
+def ladder_down_by_rung(runs):
+    """The run set `ladder-down` by rung: {rung: its runs}, in the order of `runs`."""
+    by_rung = {}
+    for run in runs:
+        by_rung.setdefault(ladder_down_rung_of(run), []).append(run)
+    return by_rung
+
+
 LADDER_DOWN_EARLY = 40  # the early snapshot the ladder down's table sets beside its last (docs/grid-best.md)
 
 
@@ -337,9 +345,7 @@ def ladder_down_settling_sentence(runs):
     snapshots, which says whether they were still moving at the end."""
     from .runsets import POST_CHOICES
 
-    by_rung = {}
-    for run in runs:
-        by_rung.setdefault(ladder_down_rung_of(run), []).append(run)
+    by_rung = ladder_down_by_rung(runs)
     epochs = [m["epoch"] for m in next(r for r in runs if r.status == "completed").metrics]
     last, before = epochs[-1], epochs[-2]
     overall, late = hq_change(by_rung, LADDER_DOWN_EARLY, last), hq_change(by_rung, before, last)
@@ -393,9 +399,7 @@ def _ladder_down_means(runs):
     and high-quality share (completed seeds) and the score (a diverged seed scores 0)."""
     from .summary import final_metrics, mean_and_error
 
-    by_rung = {}
-    for run in runs:
-        by_rung.setdefault(ladder_down_rung_of(run), []).append(run)
+    by_rung = ladder_down_by_rung(runs)
     if "top" not in by_rung:
         raise ValueError("the ladder down has no run of its top; its drops are measured from the top")
     means = {}

@@ -411,15 +411,14 @@ def best_table(runs, early_epoch=100):
     and whether the means meet the discriminator's goal (`finals.best_goal_missed`), judged only once
     every seed of `runsets.BEST_SEEDS` is stored (docs/grid-best.md); until then the goal is open."""
     from .finals import best_complete, best_goal_parts_missed
-    from .grid import BEST_NAMES, best_settings
+    from .grid import BEST_NAMES, best_settings, hq_at
     from .runsets import BEST_SEEDS
     from .summary import mean_and_error, summarise
 
     rows, judged = [], best_complete(runs)
     for loss, row in summarise(runs, key=lambda r: r.config.loss).items():  # a discriminator is its loss
         members = [r for r in runs if r.config.loss == loss]
-        early = mean_and_error([next((m["hq_fraction"] for m in r.metrics if m["epoch"] == early_epoch), math.nan)
-                                for r in members if r.status == "completed"])
+        early = mean_and_error([hq_at(r, early_epoch) for r in members if r.status == "completed"])
         missed, complete = best_goal_parts_missed(loss, row), loss in judged
         goal = (DASH if missed is None else "open until every seed is in" if not complete else
                 "met" if not missed else "missed: " + ", ".join(SHORT_METRICS[m] for m in missed))
@@ -493,16 +492,14 @@ def ladder_down_table(runs, early_epoch=None):
     choices, mean ± standard error over its seeds of modes and high-quality share at the last
     snapshot, the share at `early_epoch` (has it settled?), and its drop in score below the top's
     (`grid.ladder_down_drops`)."""
-    from .grid import LADDER_DOWN_EARLY, ladder_down_drops, ladder_down_rung_of
+    from .grid import LADDER_DOWN_EARLY, hq_at, ladder_down_by_rung, ladder_down_drops, ladder_down_rung_of
     from .runsets import POST_CHOICES
     from .summary import mean_and_error, summarise
 
     early_epoch = LADDER_DOWN_EARLY if early_epoch is None else early_epoch
-    drops, rows = ladder_down_drops(runs), []
+    drops, by_rung, rows = ladder_down_drops(runs), ladder_down_by_rung(runs), []
     for rung, row in summarise(runs, key=ladder_down_rung_of).items():
-        members = [r for r in runs if ladder_down_rung_of(r) == rung and r.status == "completed"]
-        early = mean_and_error([next((m["hq_fraction"] for m in r.metrics if m["epoch"] == early_epoch), math.nan)
-                                for r in members])
+        early = mean_and_error([hq_at(r, early_epoch) for r in by_rung[rung] if r.status == "completed"])
         drop = drops.get(rung, {}).get("score")
         rows.append(["none (the top)" if rung == "top" else POST_CHOICES[rung][0],
                      f"{row['n']}" + (f" ({row['diverged']} diverged)" if row["diverged"] else ""),
